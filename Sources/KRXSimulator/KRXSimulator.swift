@@ -1,0 +1,2 @@
+/// KRXSimulator: a wire-compatible KRX simulator (issue 3).
+public enum KRXSimulatorModule {}

@@ -1,0 +1,1 @@
+// Tests for GalaxyCollectors arrive with the module's issue.

@@ -1,0 +1,49 @@
+import GalaxyCore
+import Testing
+
+@Suite struct ConfigurationTests {
+    @Test func defaultsMatchTheDesign() throws {
+        let config = try GalaxyConfiguration(environment: [:])
+        #expect(config.socketPath == "/run/galaxyd/control.sock")
+        #expect(config.adminGroup == "galaxy-admin")
+        #expect(config.source == .portal)
+        #expect(config.portalURL == "https://data.krx.co.kr")
+        #expect(config.openAPIURL == "https://data-dbg.krx.co.kr")
+        #expect(config.rate == 0.5)
+        #expect(config.timeZoneIdentifier == "Asia/Seoul")
+        #expect(config.dailyCron == "0 18 * * mon-fri")
+        #expect(config.snapshotCron == "30 18 * * mon-fri")
+        #expect(config.maxChildren == 2)
+    }
+
+    @Test(arguments: [
+        ("GALAXY_RATE", "fast"), ("GALAXY_RATE", "-1"), ("GALAXY_MAX_CHILDREN", "0"), ("GALAXY_SOURCE", "naver"),
+        ("GALAXY_PORTAL_URL", "data.krx.co.kr"), ("GALAXY_SOCKET", "relative.sock"), ("GALAXY_SOURCE_PRICE", "x"),
+    ])
+    func badValuesNameTheVariable(_ variable: String, _ value: String) {
+        #expect {
+            _ = try GalaxyConfiguration(environment: [variable: value])
+        } throws: { error in
+            (error as? ConfigurationError)?.variable == variable
+        }
+    }
+
+    @Test func credentialFilesWinAndSecretsNeverPrint() throws {
+        let files = ["/creds/krx-pw": "from-file\n", "/creds/krx-auth-key": "KEY"]
+        let config = try GalaxyConfiguration(
+            environment: ["KRX_ID": "member", "KRX_PW": "from-env", "CREDENTIALS_DIRECTORY": "/creds"],
+            readFile: { files[$0] })
+        #expect(config.credentials.memberID == "member")
+        #expect(config.credentials.memberPassword?.revealed == "from-file")
+        #expect(config.credentials.authKey?.revealed == "KEY")
+        let printed = "\(config.credentials)"
+        #expect(!printed.contains("from-file"))
+        #expect(!printed.contains("KEY"))
+    }
+
+    @Test func perDatasetSourceOverride() throws {
+        let config = try GalaxyConfiguration(environment: ["GALAXY_SOURCE_PRICE": "openapi"])
+        #expect(config.source(for: .price) == .openapi)
+        #expect(config.source(for: .valuation) == .portal)
+    }
+}

@@ -1,0 +1,1 @@
+// Tests for GalaxyKRX arrive with the module's issue.

@@ -1,0 +1,1 @@
+// Tests for GalaxyPostgres arrive with the module's issue.

@@ -1,0 +1,1 @@
+// Tests for GalaxyRPC arrive with the module's issue.

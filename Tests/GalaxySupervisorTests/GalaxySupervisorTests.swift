@@ -1,0 +1,1 @@
+// Tests for GalaxySupervisor arrive with the module's issue.

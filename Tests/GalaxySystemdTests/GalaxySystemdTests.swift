@@ -1,0 +1,1 @@
+// Tests for GalaxySystemd arrive with the module's issue.

@@ -1,0 +1,1 @@
+// Tests for KRXSimulator arrive with the module's issue.

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The test command (README): installs what is missing, starts a private PostgreSQL, builds with warnings as errors,
+# runs every test, and stops the cluster whatever happened. Extra arguments go to `swift test` (e.g. --filter X).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[[ -d /opt/swift/usr/bin ]] && export PATH="/opt/swift/usr/bin:$PATH"
+
+scripts/install-deps.sh
+
+pgdir=$(mktemp -d /tmp/galaxy-test-pg.XXXXXX)
+cleanup() { scripts/pg-cluster.sh stop "$pgdir"; rm -rf "$pgdir"; }
+trap cleanup EXIT
+export GALAXY_TEST_DATABASE_URL=$(scripts/pg-cluster.sh start "$pgdir")
+export GALAXY_TEST_PG_DIR=$pgdir
+echo "==> PostgreSQL at $GALAXY_TEST_DATABASE_URL"
+
+echo "==> building (warnings are errors)"
+swift build --build-tests -Xswiftc -warnings-as-errors
+echo "==> testing"
+swift test --skip-build "$@"
