@@ -49,7 +49,7 @@ let package = Package(
         ),
         .target(
             name: "GalaxySystemd",
-            dependencies: ["CSystemd", "GalaxyCore"],
+            dependencies: ["CSystemd", "GalaxyCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
