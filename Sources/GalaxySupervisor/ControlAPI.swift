@@ -80,14 +80,14 @@ struct ControlAPI: Sendable {
 final class StatusSource: Sendable {
     let engine: JobEngine
     let scheduler: Scheduler
-    let store: JobStore
+    let store: SupervisorDatabase
     let settings: SupervisorSettings
     let socketDescription: String
     let started = Date()
     let ready: @Sendable () -> Bool
     let isLeader: @Sendable () -> Bool
 
-    init(engine: JobEngine, scheduler: Scheduler, store: JobStore, settings: SupervisorSettings,
+    init(engine: JobEngine, scheduler: Scheduler, store: SupervisorDatabase, settings: SupervisorSettings,
          socketDescription: String, ready: @escaping @Sendable () -> Bool, isLeader: @escaping @Sendable () -> Bool) {
         self.engine = engine
         self.scheduler = scheduler

@@ -65,7 +65,7 @@ public enum GalaxyDaemon {
 
         let database = DatabaseWorker(url: settings.configuration.databaseURL, name: "galaxy-db")
         defer { database.shutdown() }
-        let store = JobStore(database: database)
+        let store = SupervisorDatabase(database: database)
         try await migrate(store, notifier: notifier, timeout: options.startupTimeout, logger: logger)
 
         try prepareRuntimeDirectory(settings.runtimeDirectory)
@@ -177,7 +177,7 @@ public enum GalaxyDaemon {
     }
 
     /// Runs migrations, retrying while the database is unreachable (it may start after us) up to `timeout`.
-    private static func migrate(_ store: JobStore, notifier: ServiceNotifier, timeout: Duration, logger: Logger)
+    private static func migrate(_ store: SupervisorDatabase, notifier: ServiceNotifier, timeout: Duration, logger: Logger)
         async throws
     {
         let deadline = ContinuousClock.now + timeout

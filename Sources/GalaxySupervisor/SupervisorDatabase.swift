@@ -8,7 +8,7 @@ import GalaxyRPC
 /// Every call runs on the daemon's database thread (``DatabaseWorker``), never on the cooperative pool. The
 /// in-memory run state is the source of truth while galaxyd runs; these rows are its durable record, read back at
 /// start to resume interrupted backfills and to show recent history.
-struct JobStore: Sendable {
+struct SupervisorDatabase: Sendable {
     let database: DatabaseWorker
 
     func migrate() async throws -> [Int] {
