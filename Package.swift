@@ -176,5 +176,10 @@ let package = Package(
             dependencies: ["GalaxySupervisor", "GalaxyTestSupport"],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "GalaxyCtlTests",
+            dependencies: ["GalaxyRPC", "GalaxySupervisor", "GalaxyTestSupport"],
+            swiftSettings: strict
+        ),
     ]
 )
