@@ -52,7 +52,7 @@ enum ResponseClass: Equatable {
     static func of(_ response: HTTPResponse, what: String, url: String, expectsJSON: Bool) -> ResponseClass {
         let status = response.status
         let head = String(decoding: response.body.prefix(65_536), as: UTF8.self)
-        let trimmed = head.trimmingWhitespace
+        let trimmed = head.krxTrimmed
         let looksLikeJSON = trimmed.hasPrefix("{") || trimmed.hasPrefix("[")
         if !looksLikeJSON, let marker = blockMarkers.first(where: { head.contains($0) }) {
             return .blocked(reason: "block page (\"\(marker)\") with HTTP \(status) for \(what)")
@@ -92,7 +92,7 @@ enum ResponseClass: Equatable {
 
     /// `Retry-After` as delta-seconds or an HTTP date.
     static func parseRetryAfter(_ text: String) -> Double? {
-        let trimmed = text.trimmingWhitespace
+        let trimmed = text.krxTrimmed
         if let seconds = Double(trimmed), seconds >= 0, seconds.isFinite { return seconds }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
@@ -198,7 +198,7 @@ public final class KRXTransport: Sendable {
             throw KRXError.unexpectedResponse(
                 reason: "\(reason); Retry-After \(Int(retryAfter)) s exceeds the \(Int(retry.maxRetryAfter)) s galaxy waits")
         }
-        let delay = max(retryAfter ?? 0, retry.backoff(afterAttempt: attempt))
+        let delay = max(retryAfter ?? 0, retry.backoff(afterAttempt: attempt)); 
         logger.warning(
             "KRX request failed, retrying",
             metadata: metadata.merging(
@@ -250,7 +250,7 @@ public final class OpenAPIQuota: Sendable {
     public func used(now: Double? = nil) -> Int {
         let day = KRXClock.seoulDay(epochSeconds: now ?? wallClock()).daysSinceEpoch
         if let path {
-            let text = GalaxyConfiguration.readSmallFile(path)?.trimmingWhitespace ?? ""
+            let text = GalaxyConfiguration.readSmallFile(path)?.krxTrimmed ?? ""
             let parts = text.split(separator: " ").compactMap { Int($0) }
             return parts.count == 2 && parts[0] == day ? parts[1] : 0
         }
