@@ -54,7 +54,11 @@ enum ResponseClass: Equatable {
         let head = String(decoding: response.body.prefix(65_536), as: UTF8.self)
         let trimmed = head.krxTrimmed
         let looksLikeJSON = trimmed.hasPrefix("{") || trimmed.hasPrefix("[")
-        if !looksLikeJSON, let marker = blockMarkers.first(where: { head.contains($0) }) {
+        // KRX serves its block and outage pages with 403 or 200 (krx-wire §4.3). A marker under another status (a
+        // proxy's 503 page) is handled by its status: retried, not a day-long stop.
+        if !looksLikeJSON, status == 403 || (200..<300).contains(status),
+            let marker = blockMarkers.first(where: { head.contains($0) })
+        {
             return .blocked(reason: "block page (\"\(marker)\") with HTTP \(status) for \(what)")
         }
         if trimmed == "LOGOUT" { return .loggedOut }
@@ -113,6 +117,10 @@ public final class KRXTransport: Sendable {
     public let breaker: CircuitBreaker
     public let retry: RetryPolicy
     let logger: Logger
+    private let sent = LockedValue(0)
+
+    /// Requests sent so far (every attempt, logins included): the `requests` of `CollectorProgress`.
+    public var requestsSent: Int { sent.withLock { $0 } }
 
     public init(http: CurlHTTPClient, limiter: RateLimiter, breaker: CircuitBreaker, retry: RetryPolicy, logger: Logger) {
         self.http = http
@@ -137,6 +145,7 @@ public final class KRXTransport: Sendable {
             try beforeAttempt()
             try limiter.acquire()
             let started = wallClock()
+            sent.withLock { $0 += 1 }
             let response: HTTPResponse
             do {
                 response = try http.perform(request)

@@ -8,7 +8,7 @@ private let tradingDay = TradeDate(year: 2021, month: 1, day: 22)!
 
 private func portal(
     _ fake: FakeKRX, credentials: KRXCredentials? = nil, maxAttempts: Int = 3, totalTimeout: Double = 5,
-    sessionLifetime: TimeInterval = 3600, rate: Double = 0, store: any BreakerStore = InMemoryBreakerStore()
+    sessionLifetime: TimeInterval = 3600, rate: Double = 0, store: any CircuitBreakerStore = InMemoryBreakerStore()
 ) throws -> (KRXPortalClient, String) {
     let (logger, label) = RecordingLogHandler.logger()
     let client = try KRXPortalClient(
@@ -257,6 +257,28 @@ struct PortalClientTests {
         #expect(throws: KRXError.self) { try client.fetch(.etfPrice, on: tradingDay) }
         #expect(try store.load(source: "portal")?.isOpen(at: Date()) == true)
         #expect(fake.dataRequests.count == 1)
+    }
+
+    @Test("a marker under a 503 (a proxy's outage page) is retried, not a day-long stop")
+    func markerUnder503() throws {
+        let fake = try FakeKRX.start()
+        defer { fake.shutdown() }
+        let store = InMemoryBreakerStore()
+        let (client, _) = try portal(fake, store: store)
+        fake.fault(TestHTTPServer.Response(status: 503, body: "<html>Service unavailable</html>"))
+        #expect(prices(try client.fetch(.price, on: tradingDay))?.count == 3)
+        #expect(try store.load(source: "portal") == nil)
+        #expect(client.requestsSent == 5)  // 3 login steps + 2 attempts
+        #expect(fake.server.requests.count == client.requestsSent)
+    }
+
+    @Test("errors map to the collector's exit statuses")
+    func exitCodes() {
+        #expect(KRXError.blocked(until: Date(), reason: "x").exitCode == .sourceBlocked)
+        #expect(KRXError.passwordChangeRequired.exitCode == .authenticationFailed)
+        #expect(KRXError.missingCredentials(variable: "KRX_ID").exitCode == .configuration)
+        #expect(KRXError.transport("timeout").exitCode == .temporaryFailure)
+        #expect(KRXError.passwordChangeRequired.isTransient == false)
     }
 
     @Test("5xx, then success: retried with backoff")
