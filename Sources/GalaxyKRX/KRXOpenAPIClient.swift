@@ -92,6 +92,9 @@ public final class KRXOpenAPIClient: KRXSource, @unchecked Sendable {
             ) { response in try parse(response.body) }
         } catch KRXError.loggedOut {
             throw KRXError.unexpectedResponse(reason: "\(endpoint.rawValue) answered LOGOUT")
+        } catch KRXError.http(status: 429, _) {
+            // KRX's own count of the daily calls ran out before ours (another client on the same key).
+            throw KRXError.quotaExhausted(limit: quota.limit)
         }
     }
 

@@ -185,6 +185,13 @@ public final class KRXTransport: Sendable {
                 lastError = response.status >= 300
                     ? .http(status: response.status, url: CurlHTTPClient.redacted(request.url))
                     : .unexpectedResponse(reason: reason)
+                if let after, after > retry.maxRetryAfter {
+                    // Not worth holding a collector for (the Open API's daily limit says "come back at midnight").
+                    logger.warning(
+                        "KRX asks to come back later than galaxy waits",
+                        metadata: metadata.merging(["what": "\(what)", "retryAfter": "\(Int(after))"]) { $1 })
+                    throw lastError
+                }
                 try pause(after: attempt, what: what, reason: reason, retryAfter: after, metadata: metadata)
             case .failure(let error):
                 throw error
@@ -202,10 +209,6 @@ public final class KRXTransport: Sendable {
                 "KRX request failed, attempts spent",
                 metadata: metadata.merging(["what": "\(what)", "reason": "\(reason)", "attempts": "\(attempt)"]) { $1 })
             return
-        }
-        if let retryAfter, retryAfter > retry.maxRetryAfter {
-            throw KRXError.unexpectedResponse(
-                reason: "\(reason); Retry-After \(Int(retryAfter)) s exceeds the \(Int(retry.maxRetryAfter)) s galaxy waits")
         }
         let delay = max(retryAfter ?? 0, retry.backoff(afterAttempt: attempt)); 
         logger.warning(

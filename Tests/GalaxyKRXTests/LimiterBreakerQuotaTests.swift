@@ -257,6 +257,19 @@ struct OpenAPIClientTests {
         #expect(fake.openAPIRequests.count == 1)
     }
 
+    @Test("KRX's 429 with a Retry-After until midnight is the quota, not a wait")
+    func serverQuota() throws {
+        let fake = try FakeKRX.start()
+        defer { fake.shutdown() }
+        fake.fault(TestHTTPServer.Response(
+            status: 429, headers: [("Retry-After", "40000")],
+            body: #"{"respMsg":"Daily call limit exceeded","respCode":"429"}"#))
+        let started = Date()
+        #expect(throws: KRXError.quotaExhausted(limit: 10_000)) { try client(fake).fetch(.etfPrice, on: day) }
+        #expect(Date().timeIntervalSince(started) < 2)
+        #expect(fake.openAPIRequests.count == 1)
+    }
+
     @Test("the daily quota stops calls before KRX sees them, shared through a file")
     func quota() throws {
         let fake = try FakeKRX.start()
