@@ -104,7 +104,7 @@ struct LedgerBreakerWorkerTests {
         defer { worker.shutdown() }
         let pid = try await worker.withConnection { $0.backendPID }
         let admin = try database.connect()
-        try admin.query("SELECT pg_terminate_backend($1)", [pid])
+        try admin.query("SELECT pg_terminate_backend($1, 10000)", [pid])
         // The job that finds the connection dead fails; the next one gets a fresh connection.
         _ = try? await worker.withConnection { _ = try $0.query("SELECT 1") }
         let newPID = try await worker.withConnection { $0.backendPID }
@@ -116,5 +116,27 @@ struct LedgerBreakerWorkerTests {
         let error = await #expect(throws: PostgresError.self) { try await dead.withConnection { $0.backendPID } }
         #expect(error?.kind == .connection)
         #expect(error.map { "\($0)".contains("Hidden-Pa55") } == false)
+    }
+}
+
+@Suite("Advisory locks")
+struct AdvisoryLockTests {
+    @Test func leaderLockPassesOnWhenTheHolderDies() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let first = try database.connect()
+        let second = try database.connect()
+        #expect(try first.tryAdvisoryLock(AdvisoryLockKey.leader))
+        #expect(try second.tryAdvisoryLock(AdvisoryLockKey.leader) == false)
+        // Another key is independent.
+        #expect(try second.tryAdvisoryLock(AdvisoryLockKey.migrations))
+        #expect(try second.advisoryUnlock(AdvisoryLockKey.migrations))
+        // The holder's session ends (its process died): the lock is free for the other host. pg_terminate_backend
+        // with a timeout returns once the backend is gone, so there is no race with its exit.
+        #expect(try second.query("SELECT pg_terminate_backend($1, 10000)", [first.backendPID]).scalar(as: Bool.self))
+        first.close()
+        #expect(try second.tryAdvisoryLock(AdvisoryLockKey.leader))
+        #expect(try second.advisoryUnlock(AdvisoryLockKey.leader))
+        #expect(try second.advisoryUnlock(AdvisoryLockKey.leader) == false)
     }
 }
