@@ -167,7 +167,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             case .latency: break
             case .hang:
                 if let route = decision.route { core.stats.record(route: route, at: started, status: 0) }
-                log(head, path, decision.route, status: 0, bytes: 0, started: started)
+                log(head, path, decision.route, status: 0, bytes: 0, timing: (0, 0))
                 return
             case .serverError(let status):
                 response = .text(HTTPResponseStatus(statusCode: status), Pages.serverError(status))
@@ -203,6 +203,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 value: name == "JSESSIONID" ? "\(name)=\(value); Path=/; HttpOnly" : "\(name)=\(value); Path=/")
         }
         var bytes = response.body
+        let rendered = core.stats.elapsed()
         if response.compressible && decision.route != nil {
             headers.add(name: "Vary", value: "Accept-Encoding")
             if acceptsGzip, let compressed = Gzip.compress(bytes) {
@@ -210,6 +211,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 headers.add(name: "Content-Encoding", value: "gzip")
             }
         }
+        let timing = (render: rendered - started, total: core.stats.elapsed() - started)
         headers.add(name: "Content-Length", value: "\(bytes.count)")
         if !keepAlive || truncate { headers.add(name: "Connection", value: "close") }
         if truncate { bytes = Array(bytes[0..<(bytes.count / 2)]) }
@@ -231,7 +233,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 done.whenComplete { _ in boundContext.value.close(promise: nil) }
             }
         }
-        log(head, path, decision.route, status: Int(status.code), bytes: bytes.count, started: started)
+        log(head, path, decision.route, status: Int(status.code), bytes: bytes.count, timing: timing)
         if decision.latencyMilliseconds > 0 {
             let boundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
             context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(decision.latencyMilliseconds))) {
@@ -246,10 +248,20 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.close(promise: nil)
     }
 
-    private func log(_ head: HTTPRequestHead, _ path: String, _ route: String?, status: Int, bytes: Int, started: Double) {
+    /// One line per request; `ms` is the time to produce the answer (render + compression), `render` the part
+    /// spent computing the body. Never logs query strings or bodies (they carry keys and passwords).
+    private func log(
+        _ head: HTTPRequestHead, _ path: String, _ route: String?, status: Int, bytes: Int,
+        timing: (render: Double, total: Double)
+    ) {
         guard let log = core.configuration.log else { return }
-        let ms = Int(((core.stats.elapsed() - started) * 1000).rounded())
-        log("\(head.method.rawValue) \(path) route=\(route ?? "control") status=\(status) bytes=\(bytes) ms=\(ms)")
+        func ms(_ seconds: Double) -> String {
+            let tenths = Int((seconds * 10_000).rounded())
+            return "\(tenths / 10).\(tenths % 10)"
+        }
+        log(
+            "\(head.method.rawValue) \(path) route=\(route ?? "control") status=\(status) bytes=\(bytes) "
+                + "ms=\(ms(timing.total)) render_ms=\(ms(timing.render))")
     }
 
     static func split(_ uri: String) -> (String, [String: String]) {
