@@ -25,6 +25,8 @@ public final class KRXSimulator: Sendable {
     /// Faults in force; change them at any time.
     public var faults: FaultController { core.faults }
     public var configuration: SimulatorConfiguration { core.configuration }
+    /// The simulator's "today" (Asia/Seoul): the portal serves data up to it, the Open API up to the day before.
+    public var today: SimDate { core.configuration.clock.today }
 
     let core: SimulatorCore
     private let group: MultiThreadedEventLoopGroup
@@ -212,16 +214,29 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
         }
         let timing = (render: rendered - started, total: core.stats.elapsed() - started)
-        headers.add(name: "Content-Length", value: "\(bytes.count)")
+        // KRX streams portal answers chunked; everything else carries a Content-Length.
+        let chunked = decision.route?.hasPrefix("portal/") == true && response.status == .ok
+            && response.contentType == SimResponse.html && head.version == .http1_1
+        if chunked {
+            headers.add(name: "Transfer-Encoding", value: "chunked")
+        } else {
+            headers.add(name: "Content-Length", value: "\(bytes.count)")
+        }
         if !keepAlive || truncate { headers.add(name: "Connection", value: "close") }
         if truncate { bytes = Array(bytes[0..<(bytes.count / 2)]) }
         let status = response.status
         let send: (ChannelHandlerContext) -> Void = { context in
             let responseHead = HTTPResponseHead(version: head.version, status: status, headers: headers)
             context.write(self.wrapOutboundOut(.head(responseHead)), promise: nil)
-            var buffer = context.channel.allocator.buffer(capacity: bytes.count)
-            buffer.writeBytes(bytes)
-            context.write(self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            let piece = chunked ? 32_768 : max(1, bytes.count)
+            var offset = 0
+            repeat {
+                let end = min(bytes.count, offset + piece)
+                var buffer = context.channel.allocator.buffer(capacity: end - offset)
+                buffer.writeBytes(bytes[offset..<end])
+                context.write(self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+                offset = end
+            } while offset < bytes.count
             if truncate {
                 context.flush()
                 context.close(promise: nil)
