@@ -1,0 +1,98 @@
+import Foundation
+
+/// Runs a ``Connection`` on ONE dedicated thread for async callers (galaxyd).
+///
+/// libpq blocks; Swift's cooperative pool has only as many threads as cores (2 here), so a blocking query there
+/// would stall the whole daemon. The worker owns its thread and its connection: jobs queue up and run one at a time
+/// in order, which is exactly what a libpq connection allows. The connection is opened lazily on the worker thread
+/// and re-opened on the next job after it was lost (a job that fails with `.connectionLost` is not retried: the
+/// caller decides whether repeating it is safe).
+///
+/// `@unchecked Sendable`: the mutable state (queue, stopped flag) is guarded by `condition`; the connection is only
+/// touched on the worker thread.
+public final class DatabaseWorker: @unchecked Sendable {
+    private let url: String?
+    private let condition = NSCondition()
+    private var jobs: [() -> Void] = []
+    private var stopped = false
+    private var finished = false
+    /// Touched only on the worker thread.
+    private var connection: Connection?
+
+    /// Starts the worker thread; call ``shutdown()`` when done (the thread keeps the worker alive until then).
+    /// No connection is made until the first job, so a daemon reports an unreachable database from its first
+    /// query (with the usual clear message) rather than from a constructor.
+    public init(url: String?, name: String = "galaxy-db") {
+        self.url = url
+        let thread = Thread { [self] in run() }
+        thread.name = name
+        thread.start()
+    }
+
+    /// Runs `body` with the worker's connection on the worker thread and returns its result.
+    ///
+    /// Fails with `.connection` when the database cannot be reached, and with a `.usage` error after ``shutdown()``.
+    public func withConnection<T: Sendable>(_ body: @Sendable (Connection) throws -> T) async throws -> T {
+        // `body` does not outlive this call: we wait for the job to finish before returning.
+        try await withoutActuallyEscaping(body) { body in
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                let accepted = enqueue { [self] in
+                    do {
+                        let connection = try openConnection()
+                        continuation.resume(returning: try body(connection))
+                    } catch {
+                        continuation.resume(throwing: error)
+                    }
+                }
+                if !accepted {
+                    continuation.resume(throwing: PostgresError.usage("the database worker was shut down"))
+                }
+            }
+        }
+    }
+
+    /// Finishes the queued jobs, closes the connection and ends the thread. Later calls fail. Waits for the thread.
+    public func shutdown() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        while !finished { condition.wait() }
+        condition.unlock()
+    }
+
+    private func enqueue(_ job: @escaping () -> Void) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopped else { return false }
+        jobs.append(job)
+        condition.signal()
+        return true
+    }
+
+    private func openConnection() throws(PostgresError) -> Connection {
+        if let connection, connection.isOpen { return connection }
+        connection?.close()
+        connection = nil
+        let fresh = try Connection(url: url)
+        connection = fresh
+        return fresh
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty && !stopped { condition.wait() }
+            if jobs.isEmpty && stopped {
+                connection?.close()
+                connection = nil
+                finished = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            let job = jobs.removeFirst()
+            condition.unlock()
+            job()
+        }
+    }
+}
