@@ -57,9 +57,9 @@ public struct ConnectionTarget: Sendable, CustomStringConvertible {
     /// A key=value conninfo equivalent to the parsed string with some parameters replaced (`["dbname": "x"]`), for
     /// tools and tests that derive one database's address from another's. The result contains the password when
     /// the original did: treat it as a secret.
-    public func conninfo(replacing overrides: [String: String]) -> String {
+    public func conninfo(replacing overrides: [String: String] = [:], includingPassword: Bool = true) -> String {
         var all = parameters
-        if let password { all["password"] = password }
+        if includingPassword, let password { all["password"] = password }
         for (key, value) in overrides { all[key] = value }
         return all.sorted { $0.key < $1.key }.map { key, value in
             let escaped = value.replacingOccurrences(of: "\\", with: "\\\\")
@@ -67,6 +67,9 @@ public struct ConnectionTarget: Sendable, CustomStringConvertible {
             return "\(key)='\(escaped)'"
         }.joined(separator: " ")
     }
+
+    /// The password, for handing to a child process through its environment (`PGPASSWORD`) rather than argv.
+    public var secretPassword: Secret? { password.map(Secret.init) }
 
     /// `message` with every spelling of the password replaced by `<redacted>`.
     func scrub(_ message: String) -> String { Self.scrub(message, secrets) }

@@ -24,8 +24,12 @@ public final class DatabaseWorker: @unchecked Sendable {
     /// query (with the usual clear message) rather than from a constructor.
     public init(url: String?, name: String = "galaxy-db") {
         self.url = url
-        let thread = Thread { [self] in run() }
-        thread.name = name
+        // Linux threads inherit their creator's name, and Foundation's `Thread.name` setter does not rename a
+        // thread that has not started: name it from inside.
+        let thread = Thread { [self] in
+            Thread.current.name = name
+            run()
+        }
         thread.start()
     }
 
@@ -33,18 +37,24 @@ public final class DatabaseWorker: @unchecked Sendable {
     ///
     /// Fails with `.connection` when the database cannot be reached, and with a `.usage` error after ``shutdown()``.
     public func withConnection<T: Sendable>(_ body: @Sendable (Connection) throws -> T) async throws -> T {
-        // `body` does not outlive this call: we wait for the job to finish before returning.
+        // `body` does not outlive this call: the job drops its only reference (`slot`) before resuming us, and
+        // `withoutActuallyEscaping` checks exactly that.
         try await withoutActuallyEscaping(body) { body in
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let slot = BodySlot(body)
+            return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
                 let accepted = enqueue { [self] in
+                    let result: Result<T, any Error>
                     do {
                         let connection = try openConnection()
-                        continuation.resume(returning: try body(connection))
+                        result = .success(try slot.take()(connection))
                     } catch {
-                        continuation.resume(throwing: error)
+                        result = .failure(error)
                     }
+                    slot.clear()
+                    continuation.resume(with: result)
                 }
                 if !accepted {
+                    slot.clear()
                     continuation.resume(throwing: PostgresError.usage("the database worker was shut down"))
                 }
             }
@@ -95,4 +105,19 @@ public final class DatabaseWorker: @unchecked Sendable {
             job()
         }
     }
+}
+
+/// Holds a job's closure so the worker can release it before resuming the caller (see `withConnection`).
+private final class BodySlot<T>: @unchecked Sendable {
+    private var body: ((Connection) throws -> T)?
+
+    init(_ body: @escaping (Connection) throws -> T) { self.body = body }
+
+    /// Only called on the worker thread, before `clear()`.
+    func take() -> (Connection) throws -> T {
+        guard let body else { preconditionFailure("a database job ran twice") }
+        return body
+    }
+
+    func clear() { body = nil }
 }

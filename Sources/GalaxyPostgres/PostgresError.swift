@@ -57,8 +57,8 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         case .connection:
             text = "cannot connect to PostgreSQL"
             if let target { text += " (\(target))" }
-            text += ": \(message)"
-            text += ". Check GALAXY_DATABASE_URL (host, port, user, database, password) and that the server is running"
+            text += ": \(Self.oneLine(message))"
+            text += " — check GALAXY_DATABASE_URL (host, port, database, user, password) and that the server is running"
         case .connectionLost:
             text = "lost the PostgreSQL connection: \(message)"
         case .server:
@@ -92,6 +92,14 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         guard let secret, !secret.isEmpty else { return text }
         guard text.contains(secret) else { return text }
         return text.replacingOccurrences(of: secret, with: "<redacted>")
+    }
+
+    /// libpq's multi-line messages ("…failed: Connection refused\n\tIs the server running…") on one line.
+    static func oneLine(_ text: String) -> String {
+        text.split(whereSeparator: { $0 == "\n" || $0 == "\t" || $0 == "\r" })
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+            .joined(separator: " ")
     }
 
     /// A statement as it may appear in an error: one line, at most 200 characters.
