@@ -24,7 +24,7 @@ public struct BreakerState: Sendable, Equatable, Codable {
 ///
 /// GalaxyKRX does not know PostgreSQL: the collectors module implements this over the database, tests and one-off
 /// runs use `InMemoryBreakerStore` or `FileBreakerStore`. Implementations must be safe to call from any thread.
-public protocol BreakerStore: Sendable {
+public protocol CircuitBreakerStore: Sendable {
     /// The last state stored for `source`, open or expired; nil if it never tripped (or was cleared).
     func load(source: String) throws -> BreakerState?
     /// Records that `source` is blocked until `until`. A later `until` wins over an earlier one.
@@ -34,7 +34,7 @@ public protocol BreakerStore: Sendable {
 }
 
 /// A breaker store for one process (tests, benchmarks).
-public final class InMemoryBreakerStore: BreakerStore, @unchecked Sendable {
+public final class InMemoryBreakerStore: CircuitBreakerStore, @unchecked Sendable {
     private let states = LockedValue<[String: BreakerState]>([:])
 
     public init() {}
@@ -53,7 +53,7 @@ public final class InMemoryBreakerStore: BreakerStore, @unchecked Sendable {
 
 /// A breaker store in a JSON file, for running `galaxy-collector` by hand without a database (and as the
 /// cross-process reference in tests). Writes go through a temporary file and `rename`, so a reader never sees half.
-public final class FileBreakerStore: BreakerStore, @unchecked Sendable {
+public final class FileBreakerStore: CircuitBreakerStore, @unchecked Sendable {
     public let path: String
     private let lock = NSLock()
 
@@ -108,18 +108,18 @@ public final class FileBreakerStore: BreakerStore, @unchecked Sendable {
 /// The circuit breaker of one source: consulted before every request, tripped by a block page.
 ///
 /// KRX's block pages say that retrying extends the block; the only safe reaction is to stop every request to that
-/// source, in every process, for a day. The state therefore lives in a `BreakerStore`, and a process that tripped
+/// source, in every process, for a day. The state therefore lives in a `CircuitBreakerStore`, and a process that tripped
 /// it also remembers it locally so it never sends another request even if the store becomes unreachable.
 public final class CircuitBreaker: Sendable {
     public let source: SourceKind
-    public let store: any BreakerStore
+    public let store: any CircuitBreakerStore
     /// How long a block page keeps the source closed.
     public let openDuration: TimeInterval
     private let local = LockedValue<BreakerState?>(nil)
 
     public static let defaultOpenDuration: TimeInterval = 24 * 3600
 
-    public init(source: SourceKind, store: any BreakerStore, openDuration: TimeInterval = defaultOpenDuration) {
+    public init(source: SourceKind, store: any CircuitBreakerStore, openDuration: TimeInterval = defaultOpenDuration) {
         self.source = source
         self.store = store
         self.openDuration = openDuration

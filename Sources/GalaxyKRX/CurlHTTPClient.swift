@@ -248,14 +248,14 @@ private final class ResponseSink {
     }
 
     func appendHeaderLine(_ line: String) {
-        let trimmed = line.trimmingWhitespace
+        let trimmed = line.krxTrimmed
         if trimmed.hasPrefix("HTTP/") {
             headers.removeAll()  // a new response (redirect, 100 Continue): keep only the final one's headers
             return
         }
         guard let colon = trimmed.firstIndex(of: ":") else { return }
-        let name = String(trimmed[..<colon]).trimmingWhitespace
-        let value = String(trimmed[trimmed.index(after: colon)...]).trimmingWhitespace
+        let name = String(trimmed[..<colon]).krxTrimmed
+        let value = String(trimmed[trimmed.index(after: colon)...]).krxTrimmed
         headers.append((name, value))
     }
 }

@@ -73,6 +73,17 @@ public enum KRXError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The `galaxy-collector` exit status for a run that stopped on this error.
+    public var exitCode: CollectorExitCode {
+        switch self {
+        case .blocked: .sourceBlocked
+        case .passwordChangeRequired, .authenticationFailed: .authenticationFailed
+        case .missingCredentials, .unsupported: .configuration
+        case .loggedOut, .transport, .http, .quotaExhausted, .notYetPublished: .temporaryFailure
+        case .unexpectedResponse: .partialFailure
+        }
+    }
+
     static func credentialFile(for variable: String) -> String {
         switch variable {
         case "KRX_ID": "krx-id"

@@ -21,7 +21,7 @@ public final class KRXOpenAPIClient: KRXSource, @unchecked Sendable {
     private let logger: Logger
 
     public convenience init(
-        configuration: KRXClientConfiguration, limiter: RateLimiter, breakerStore: any BreakerStore, logger: Logger
+        configuration: KRXClientConfiguration, limiter: RateLimiter, breakerStore: any CircuitBreakerStore, logger: Logger
     ) throws {
         let transport = KRXTransport(
             http: try CurlHTTPClient(configuration: configuration.http), limiter: limiter,
@@ -42,6 +42,8 @@ public final class KRXOpenAPIClient: KRXSource, @unchecked Sendable {
     }
 
     public func breakerState() throws -> BreakerState? { try transport.breaker.state() }
+
+    public var requestsSent: Int { transport.requestsSent }
 
     public func fetch(_ dataset: Dataset, on date: TradeDate) throws -> DayFetch {
         guard let endpoints = OpenAPIEndpoint.endpoints(for: dataset) else {
@@ -90,6 +92,9 @@ public final class KRXOpenAPIClient: KRXSource, @unchecked Sendable {
             ) { response in try parse(response.body) }
         } catch KRXError.loggedOut {
             throw KRXError.unexpectedResponse(reason: "\(endpoint.rawValue) answered LOGOUT")
+        } catch KRXError.http(status: 429, _) {
+            // KRX's own count of the daily calls ran out before ours (another client on the same key).
+            throw KRXError.quotaExhausted(limit: quota.limit)
         }
     }
 

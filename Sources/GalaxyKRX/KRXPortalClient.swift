@@ -33,7 +33,7 @@ public final class KRXPortalClient: KRXSource, @unchecked Sendable {
     private let operation = NSLock()
 
     public convenience init(
-        configuration: KRXClientConfiguration, limiter: RateLimiter, breakerStore: any BreakerStore, logger: Logger
+        configuration: KRXClientConfiguration, limiter: RateLimiter, breakerStore: any CircuitBreakerStore, logger: Logger
     ) throws {
         let transport = KRXTransport(
             http: try CurlHTTPClient(configuration: configuration.http), limiter: limiter,
@@ -51,6 +51,8 @@ public final class KRXPortalClient: KRXSource, @unchecked Sendable {
     }
 
     public func breakerState() throws -> BreakerState? { try transport.breaker.state() }
+
+    public var requestsSent: Int { transport.requestsSent }
 
     /// Whether a member session is believed to be live.
     public var hasSession: Bool { sessionStart.withLock { $0 != nil } }

@@ -31,6 +31,8 @@ public protocol KRXSource: AnyObject, Sendable {
     func fetch(_ dataset: Dataset, on date: TradeDate) throws -> DayFetch
     /// The circuit breaker's state for `status`: nil when closed.
     func breakerState() throws -> BreakerState?
+    /// HTTP requests sent so far by this client (every attempt and login step).
+    var requestsSent: Int { get }
 }
 
 /// Settings shared by both clients; `init(configuration:environment:)` derives them from galaxy's configuration.
@@ -97,7 +99,7 @@ public enum KRXSources {
     /// The client for `dataset` per `GALAXY_SOURCE` and its per-dataset overrides, with the process-wide limiter
     /// (`GALAXY_RATE`, `GALAXY_RATE_FILE`) and the given breaker store.
     public static func make(
-        for dataset: Dataset, configuration: GalaxyConfiguration, breakerStore: any BreakerStore,
+        for dataset: Dataset, configuration: GalaxyConfiguration, breakerStore: any CircuitBreakerStore,
         logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> any KRXSource {
         let clientConfiguration = KRXClientConfiguration(configuration: configuration, environment: environment)

@@ -52,9 +52,13 @@ enum ResponseClass: Equatable {
     static func of(_ response: HTTPResponse, what: String, url: String, expectsJSON: Bool) -> ResponseClass {
         let status = response.status
         let head = String(decoding: response.body.prefix(65_536), as: UTF8.self)
-        let trimmed = head.trimmingWhitespace
+        let trimmed = head.krxTrimmed
         let looksLikeJSON = trimmed.hasPrefix("{") || trimmed.hasPrefix("[")
-        if !looksLikeJSON, let marker = blockMarkers.first(where: { head.contains($0) }) {
+        // KRX serves its block and outage pages with 403 or 200 (krx-wire §4.3). A marker under another status (a
+        // proxy's 503 page) is handled by its status: retried, not a day-long stop.
+        if !looksLikeJSON, status == 403 || (200..<300).contains(status),
+            let marker = blockMarkers.first(where: { head.contains($0) })
+        {
             return .blocked(reason: "block page (\"\(marker)\") with HTTP \(status) for \(what)")
         }
         if trimmed == "LOGOUT" { return .loggedOut }
@@ -92,7 +96,7 @@ enum ResponseClass: Equatable {
 
     /// `Retry-After` as delta-seconds or an HTTP date.
     static func parseRetryAfter(_ text: String) -> Double? {
-        let trimmed = text.trimmingWhitespace
+        let trimmed = text.krxTrimmed
         if let seconds = Double(trimmed), seconds >= 0, seconds.isFinite { return seconds }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
@@ -113,6 +117,10 @@ public final class KRXTransport: Sendable {
     public let breaker: CircuitBreaker
     public let retry: RetryPolicy
     let logger: Logger
+    private let sent = LockedValue(0)
+
+    /// Requests sent so far (every attempt, logins included): the `requests` of `CollectorProgress`.
+    public var requestsSent: Int { sent.withLock { $0 } }
 
     public init(http: CurlHTTPClient, limiter: RateLimiter, breaker: CircuitBreaker, retry: RetryPolicy, logger: Logger) {
         self.http = http
@@ -137,6 +145,7 @@ public final class KRXTransport: Sendable {
             try beforeAttempt()
             try limiter.acquire()
             let started = wallClock()
+            sent.withLock { $0 += 1 }
             let response: HTTPResponse
             do {
                 response = try http.perform(request)
@@ -176,6 +185,13 @@ public final class KRXTransport: Sendable {
                 lastError = response.status >= 300
                     ? .http(status: response.status, url: CurlHTTPClient.redacted(request.url))
                     : .unexpectedResponse(reason: reason)
+                if let after, after > retry.maxRetryAfter {
+                    // Not worth holding a collector for (the Open API's daily limit says "come back at midnight").
+                    logger.warning(
+                        "KRX asks to come back later than galaxy waits",
+                        metadata: metadata.merging(["what": "\(what)", "retryAfter": "\(Int(after))"]) { $1 })
+                    throw lastError
+                }
                 try pause(after: attempt, what: what, reason: reason, retryAfter: after, metadata: metadata)
             case .failure(let error):
                 throw error
@@ -194,11 +210,7 @@ public final class KRXTransport: Sendable {
                 metadata: metadata.merging(["what": "\(what)", "reason": "\(reason)", "attempts": "\(attempt)"]) { $1 })
             return
         }
-        if let retryAfter, retryAfter > retry.maxRetryAfter {
-            throw KRXError.unexpectedResponse(
-                reason: "\(reason); Retry-After \(Int(retryAfter)) s exceeds the \(Int(retry.maxRetryAfter)) s galaxy waits")
-        }
-        let delay = max(retryAfter ?? 0, retry.backoff(afterAttempt: attempt))
+        let delay = max(retryAfter ?? 0, retry.backoff(afterAttempt: attempt)); 
         logger.warning(
             "KRX request failed, retrying",
             metadata: metadata.merging(
@@ -250,7 +262,7 @@ public final class OpenAPIQuota: Sendable {
     public func used(now: Double? = nil) -> Int {
         let day = KRXClock.seoulDay(epochSeconds: now ?? wallClock()).daysSinceEpoch
         if let path {
-            let text = GalaxyConfiguration.readSmallFile(path)?.trimmingWhitespace ?? ""
+            let text = GalaxyConfiguration.readSmallFile(path)?.krxTrimmed ?? ""
             let parts = text.split(separator: " ").compactMap { Int($0) }
             return parts.count == 2 && parts[0] == day ? parts[1] : 0
         }

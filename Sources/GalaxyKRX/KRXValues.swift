@@ -8,14 +8,14 @@ import GalaxyCore
 enum KRXValue {
     /// True for KRX's two spellings of "no value".
     static func isMissing(_ text: String) -> Bool {
-        let trimmed = text.trimmingWhitespace
+        let trimmed = text.krxTrimmed
         return trimmed.isEmpty || trimmed == "-"
     }
 
     /// An integer with optional thousands separators and sign; nil for "-"/""; throws `ValueError` otherwise.
     static func int64(_ text: String) throws(ValueError) -> Int64? {
         if isMissing(text) { return nil }
-        var digits = text.trimmingWhitespace.utf8[...]
+        var digits = text.krxTrimmed.utf8[...]
         var negative = false
         if let first = digits.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
             negative = first == UInt8(ascii: "-")
@@ -46,7 +46,7 @@ enum KRXValue {
         var sawDigit = false
         var sawPoint = false
         var index = 0
-        for byte in text.trimmingWhitespace.utf8 {
+        for byte in text.krxTrimmed.utf8 {
             defer { index += 1 }
             switch byte {
             case UInt8(ascii: "-"), UInt8(ascii: "+"):
@@ -76,13 +76,13 @@ enum KRXValue {
     /// A date `YYYY/MM/DD`, `YYYYMMDD` or `YYYY-MM-DD`; nil for "-"/""; throws otherwise.
     static func date(_ text: String) throws(ValueError) -> TradeDate? {
         if isMissing(text) { return nil }
-        guard let date = TradeDate(text.trimmingWhitespace) else { throw ValueError.notADate }
+        guard let date = TradeDate(text.krxTrimmed) else { throw ValueError.notADate }
         return date
     }
 
     /// A ticker (`005930`, `00104K`): ASCII letters and digits, 1–12 characters. Never a number.
     static func ticker(_ text: String) throws(ValueError) -> String {
-        let trimmed = text.trimmingWhitespace
+        let trimmed = text.krxTrimmed
         guard !trimmed.isEmpty, trimmed.utf8.count <= 12,
             trimmed.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) })
         else { throw ValueError.notATicker }
@@ -131,13 +131,13 @@ struct RowReader {
         guard !KRXValue.isMissing(text) else {
             throw .unexpectedResponse(reason: "\(location): field \(field) is empty")
         }
-        return text.trimmingWhitespace
+        return text.krxTrimmed
     }
 
     /// A text field where "-" and "" mean no value.
     func text(_ field: String) throws(KRXError) -> String? {
         let text = try string(field)
-        return KRXValue.isMissing(text) ? nil : text.trimmingWhitespace
+        return KRXValue.isMissing(text) ? nil : text.krxTrimmed
     }
 
     func ticker(_ field: String) throws(KRXError) -> String {
@@ -186,4 +186,10 @@ struct RowReader {
         let shown = text.count > 40 ? String(text.prefix(40)) + "…" : text
         return .unexpectedResponse(reason: "\(location): field \(field) is \"\(shown)\", \(error.expectation)")
     }
+}
+
+extension StringProtocol {
+    /// Without leading and trailing white space, CR LF included. (Swift treats "\r\n" as ONE Character, so a
+    /// Character-wise comparison with "\r" or "\n" misses it: header lines and Windows-edited files end that way.)
+    var krxTrimmed: String { String(self).trimmingCharacters(in: .whitespacesAndNewlines) }
 }

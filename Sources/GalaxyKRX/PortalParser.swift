@@ -85,7 +85,7 @@ enum KRXJSON {
     /// The start of a body, for error messages (one line, at most 120 characters).
     static func excerpt(_ body: [UInt8]) -> String {
         let text = String(decoding: body.prefix(400), as: UTF8.self)
-        let oneLine = text.split(whereSeparator: { $0.isNewline }).map { $0.trimmingWhitespace }.joined(separator: " ")
+        let oneLine = text.split(whereSeparator: { $0.isNewline }).map { $0.krxTrimmed }.joined(separator: " ")
         return oneLine.count > 120 ? String(oneLine.prefix(120)) + "…" : oneLine
     }
 
@@ -146,7 +146,7 @@ public enum KRXPortalParser {
 
     /// `PARVAL`: won, or 무액면 (no par value) → nil.
     static func parValue(_ reader: RowReader) throws(KRXError) -> Decimal? {
-        let text = try reader.string("PARVAL").trimmingWhitespace
+        let text = try reader.string("PARVAL").krxTrimmed
         if text == "무액면" { return nil }
         return try reader.decimal("PARVAL")
     }

@@ -101,7 +101,7 @@ struct LockedStateFile {
             if count <= 0 { break }
             bytes.append(contentsOf: buffer[0..<count])
         }
-        let (result, text) = try body(String(decoding: bytes, as: UTF8.self).trimmingWhitespace)
+        let (result, text) = try body(String(decoding: bytes, as: UTF8.self).krxTrimmed)
         let line = Array((text + "\n").utf8)
         guard ftruncate(fd, 0) == 0, pwrite(fd, line, line.count, 0) == line.count else {
             throw KRXError.transport(

@@ -39,10 +39,10 @@ public struct Migrator {
         guard !connection.isInTransaction else {
             throw PostgresError.usage("migrate must not run inside a transaction (each migration is its own)")
         }
-        try connection.query("SELECT pg_advisory_lock($1)", [Self.lockKey])
+        try connection.advisoryLock(Self.lockKey)
         defer {
             if connection.isInTransaction { try? connection.executeScript("ROLLBACK") }
-            _ = try? connection.query("SELECT pg_advisory_unlock($1)", [Self.lockKey])
+            _ = try? connection.advisoryUnlock(Self.lockKey)
         }
         try connection.executeScript(
             """

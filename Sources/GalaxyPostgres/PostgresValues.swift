@@ -123,11 +123,21 @@ extension Decimal: PostgresEncodable, PostgresTextDecodable {
             self = .nan
             return
         }
+        // Count significant digits: leading and trailing zeros live in Decimal's exponent, not in its 38-digit
+        // mantissa; only zeros between significant digits count.
         var digits = 0
+        var significant = 0
+        var pendingZeros = 0
         var sawPoint = false
         for (offset, byte) in text.utf8.enumerated() {
             switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digits += 1
+            case UInt8(ascii: "0"):
+                digits += 1
+                if significant > 0 { pendingZeros += 1 }
+            case UInt8(ascii: "1")...UInt8(ascii: "9"):
+                digits += 1
+                significant += pendingZeros + 1
+                pendingZeros = 0
             case UInt8(ascii: "."):
                 guard !sawPoint else { return nil }
                 sawPoint = true
@@ -137,13 +147,6 @@ extension Decimal: PostgresEncodable, PostgresTextDecodable {
             }
         }
         guard digits > 0 else { return nil }
-        // Trailing zeros after the point do not count against the precision.
-        var significant = digits
-        if sawPoint {
-            for byte in text.utf8.reversed() {
-                if byte == UInt8(ascii: "0") { significant -= 1 } else { break }
-            }
-        }
         guard significant <= 38 else { return nil }
         guard let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) else { return nil }
         self = value

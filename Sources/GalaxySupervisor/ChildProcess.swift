@@ -86,7 +86,8 @@ public final class ChildProcess: Sendable {
 
     private struct State {
         var exit: ChildExit?
-        var waiters: [CheckedContinuation<ChildExit, Never>] = []
+        var waiters: [Int: CheckedContinuation<ChildExit?, Never>] = [:]
+        var nextWaiter = 0
         var stdinWriteEnd: Int32
     }
 
@@ -154,14 +155,42 @@ public final class ChildProcess: Sendable {
 
     /// Waits (without blocking a thread) until the child has exited and been reaped.
     public func wait() async -> ChildExit {
-        await withCheckedContinuation { continuation in
-            let done: ChildExit? = state.withLock { state in
-                if let exit = state.exit { return exit }
-                state.waiters.append(continuation)
-                return nil
-            }
-            if let done { continuation.resume(returning: done) }
+        while true {
+            if let exit = await wait(timeout: .seconds(3600)) { return exit }
         }
+    }
+
+    /// Waits until the child has exited or `timeout` has passed (nil), whichever comes first. Also returns nil early
+    /// when the calling task is cancelled, so a supervisor loop can react to cancellation and deadlines at once.
+    public func wait(timeout: Duration) async -> ChildExit? {
+        let token: Int = state.withLock { state in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
+        let timer = Task { [weak self] in
+            try? await Task.sleep(for: timeout)
+            self?.resumeWaiter(token, with: nil)
+        }
+        defer { timer.cancel() }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let done: ChildExit?? = state.withLock { state in
+                    if let exit = state.exit { return .some(exit) }
+                    if timer.isCancelled { return .some(nil) }
+                    state.waiters[token] = continuation
+                    return nil
+                }
+                if let done { continuation.resume(returning: done) }
+            }
+        } onCancel: {
+            timer.cancel()
+            resumeWaiter(token, with: nil)
+        }
+    }
+
+    private func resumeWaiter(_ token: Int, with exit: ChildExit?) {
+        let waiter = state.withLock { $0.waiters.removeValue(forKey: token) }
+        waiter?.resume(returning: exit)
     }
 
     /// Sends `signal` to the child's whole process group. Does nothing once the child has been reaped, so a
@@ -271,7 +300,7 @@ public final class ChildProcess: Sendable {
         if pidfd >= 0 { close(pidfd) }
         let waiters = state.withLock { state in
             defer { state.waiters.removeAll() }
-            return state.waiters
+            return state.waiters.values
         }
         for waiter in waiters { waiter.resume(returning: result) }
     }

@@ -27,7 +27,9 @@ public struct JournalLogHandler: LogHandler {
     ) {
         self.label = label
         self.logLevel = level
-        self.journal = journal ?? (ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil)
+        let environment = ProcessInfo.processInfo.environment
+        // GALAXY_LOG_FORMAT=journal: galaxyd reads a collector's stderr and needs each line's priority.
+        self.journal = journal ?? (environment["JOURNAL_STREAM"] != nil || environment["GALAXY_LOG_FORMAT"] == "journal")
         self.output = output
     }
 

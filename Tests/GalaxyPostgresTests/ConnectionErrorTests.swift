@@ -100,7 +100,7 @@ struct ConnectionErrorTests {
         defer { database.drop() }
         let victim = try database.connect()
         let admin = try database.connect()
-        try admin.query("SELECT pg_terminate_backend($1)", [victim.backendPID])
+        try admin.query("SELECT pg_terminate_backend($1, 10000)", [victim.backendPID])
         let error = try #require(throws: PostgresError.self) { try victim.query("SELECT 1") }
         #expect(error.isTransient)
         #expect(!victim.isOpen)

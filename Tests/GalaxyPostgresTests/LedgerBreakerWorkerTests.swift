@@ -104,7 +104,7 @@ struct LedgerBreakerWorkerTests {
         defer { worker.shutdown() }
         let pid = try await worker.withConnection { $0.backendPID }
         let admin = try database.connect()
-        try admin.query("SELECT pg_terminate_backend($1)", [pid])
+        try admin.query("SELECT pg_terminate_backend($1, 10000)", [pid])
         // The job that finds the connection dead fails; the next one gets a fresh connection.
         _ = try? await worker.withConnection { _ = try $0.query("SELECT 1") }
         let newPID = try await worker.withConnection { $0.backendPID }
@@ -116,5 +116,74 @@ struct LedgerBreakerWorkerTests {
         let error = await #expect(throws: PostgresError.self) { try await dead.withConnection { $0.backendPID } }
         #expect(error?.kind == .connection)
         #expect(error.map { "\($0)".contains("Hidden-Pa55") } == false)
+    }
+}
+
+@Suite("Advisory locks")
+struct AdvisoryLockTests {
+    @Test func leaderLockPassesOnWhenTheHolderDies() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let first = try database.connect()
+        let second = try database.connect()
+        #expect(try first.tryAdvisoryLock(AdvisoryLockKey.leader))
+        #expect(try second.tryAdvisoryLock(AdvisoryLockKey.leader) == false)
+        // Another key is independent.
+        #expect(try second.tryAdvisoryLock(AdvisoryLockKey.migrations))
+        #expect(try second.advisoryUnlock(AdvisoryLockKey.migrations))
+        // The holder's session ends (its process died): the lock is free for the other host. pg_terminate_backend
+        // with a timeout returns once the backend is gone, so there is no race with its exit.
+        #expect(try second.query("SELECT pg_terminate_backend($1, 10000)", [first.backendPID]).scalar(as: Bool.self))
+        first.close()
+        #expect(try second.tryAdvisoryLock(AdvisoryLockKey.leader))
+        #expect(try second.advisoryUnlock(AdvisoryLockKey.leader))
+        #expect(try second.advisoryUnlock(AdvisoryLockKey.leader) == false)
+    }
+}
+
+@Suite("Cancelling database work")
+struct WorkerCancellationTests {
+    @Test func cancelledTaskCancelsTheRunningStatement() async throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        // A statement timeout bounds the test if cancelling did not work (its message differs: see below).
+        let worker = DatabaseWorker(url: database.url + " options='-c statement_timeout=30000'")
+        defer { worker.shutdown() }
+        // The job blocks in the server on an advisory lock this connection holds.
+        let holder = try database.connect()
+        let key: Int64 = 4242
+        try holder.advisoryLock(key)
+        let task = Task {
+            try await worker.withConnection { connection in try connection.advisoryLock(key) }
+        }
+        // Wait (bounded) until the server shows the job waiting for the lock: then the statement is running.
+        var waiting = false
+        for _ in 0..<1000 where !waiting {
+            waiting = try holder.query(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND NOT granted", [key]
+            ).scalar(as: Int.self) == 1
+            if !waiting { try await Task.sleep(nanoseconds: 10_000_000) }
+        }
+        try #require(waiting)
+        task.cancel()
+        let error = await #expect(throws: PostgresError.self) { try await task.value }
+        #expect(error?.sqlState == "57014")
+        #expect(error?.message.contains("user request") == true)
+        // The worker and its connection carry on.
+        #expect(try await worker.withConnection { try $0.query("SELECT 5").scalar(as: Int.self) } == 5)
+    }
+
+    @Test func alreadyCancelledTaskNeverRunsTheJob() async throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let worker = DatabaseWorker(url: database.url)
+        defer { worker.shutdown() }
+        try await worker.withConnection { try $0.executeScript("CREATE TABLE t (id int)") }
+        let task = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            try await worker.withConnection { _ = try $0.query("INSERT INTO t VALUES (1)") }
+        }
+        await #expect(throws: CancellationError.self) { try await task.value }
+        #expect(try await worker.withConnection { try $0.query("SELECT count(*) FROM t").scalar(as: Int.self) } == 0)
     }
 }

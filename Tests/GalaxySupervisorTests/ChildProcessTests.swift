@@ -114,3 +114,25 @@ func waitFor(
         try await Task.sleep(for: .milliseconds(10))
     }
 }
+
+@Suite struct ChildProcessWaitTests {
+    @Test func aTimedWaitReturnsNilThenTheExit() async throws {
+        let child = try ChildProcess.spawn(
+            ChildSpec(executable: "/bin/sh", arguments: ["-c", "read line; exit 4"], environment: [:]),
+            onOutput: { _, _ in })
+        #expect(await child.wait(timeout: .milliseconds(50)) == nil)
+        child.closeStdin()
+        let exit = await child.wait(timeout: .seconds(30))
+        #expect(exit?.termination == .exited(4))
+    }
+
+    @Test func aCancelledWaitReturnsPromptly() async throws {
+        let child = try ChildProcess.spawn(
+            ChildSpec(executable: "/bin/sh", arguments: ["-c", "exec sleep 300"], environment: [:]),
+            onOutput: { _, _ in })
+        let waiter = Task { await child.wait(timeout: .seconds(300)) }
+        waiter.cancel()
+        #expect(await waiter.value == nil)
+        await child.terminate(grace: .seconds(5))
+    }
+}
