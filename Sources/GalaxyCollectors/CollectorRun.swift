@@ -7,7 +7,7 @@ import Logging
 /// Builds the KRX client for a dataset. The default is `KRXSources.make` (configuration, `GALAXY_RATE`,
 /// `GALAXY_RATE_FILE`); tests inject clients with short retry delays or a simulator's "today".
 public typealias KRXSourceFactory =
-    @Sendable (Dataset, GalaxyConfiguration, any GalaxyKRX.BreakerStore, Logger) throws -> any KRXSource
+    @Sendable (Dataset, GalaxyConfiguration, any CircuitBreakerStore, Logger) throws -> any KRXSource
 
 /// One `galaxy-collector` run: fetch → parse → store, one day at a time, each day's rows and ledger row through the
 /// foundation's idempotent write path (`DayWriter`), with progress to the supervisor and an honest exit status.
@@ -101,7 +101,7 @@ public final class CollectorRun {
         defer { breakerStore.close() }
         let breaker: BreakerState?
         do {
-            breaker = try breakerStore.peek(source: kind.rawValue)
+            breaker = try breakerStore.load(source: kind.rawValue)
         } catch {
             throw CollectorFailure(.temporaryFailure, "cannot read the circuit breaker: \(error)")
         }
@@ -139,9 +139,9 @@ public final class CollectorRun {
         let writer = DayWriter(connection)
         for date in days {
             if control.isCancelled { break }
-            if collectDay(dataset, date, source: source, writer: writer, requests: breakerStore) == .stop { break }
+            if collectDay(dataset, date, source: source, writer: writer) == .stop { break }
         }
-        control.setRequests(breakerStore.requestAttempts)
+        control.setRequests(source.requestsSent)
         return control.outcome()
     }
 
@@ -149,8 +149,7 @@ public final class CollectorRun {
 
     /// Fetches and stores one day; returns whether the run goes on.
     private func collectDay(
-        _ dataset: Dataset, _ date: TradeDate, source: any KRXSource, writer: DayWriter,
-        requests: PostgresBreakerStore
+        _ dataset: Dataset, _ date: TradeDate, source: any KRXSource, writer: DayWriter
     ) -> Next {
         var logger = logger
         logger[metadataKey: "date"] = "\(date.iso)"
@@ -167,7 +166,7 @@ public final class CollectorRun {
             let reason = "\(error)"
             guard case .stored = record(.failed, dataset, date, rows: nil, error: reason, writer: writer, logger: logger)
             else { return .stop }
-            let progress = control.recordFailed(.init(date: date, reason: reason), requests: requests.requestAttempts)
+            let progress = control.recordFailed(.init(date: date, reason: reason), requests: source.requestsSent)
             logger.warning("day failed", metadata: ["reason": "\(reason)"])
             reporter?.report(status: "\(dataset.rawValue) \(date.iso): failed: \(reason)", progress: progress)
             if let stopCode {
@@ -193,13 +192,13 @@ public final class CollectorRun {
         case .stop:
             return .stop
         case .refused(let reason):
-            let progress = control.recordFailed(.init(date: date, reason: reason), requests: requests.requestAttempts)
+            let progress = control.recordFailed(.init(date: date, reason: reason), requests: source.requestsSent)
             logger.error("day failed to store", metadata: ["reason": "\(reason)"])
             reporter?.report(status: "\(dataset.rawValue) \(date.iso): failed: \(reason)", progress: progress)
             return .proceed
         }
         let count = rows?.count ?? 0
-        let progress = control.recordSettled(rows: count, requests: requests.requestAttempts)
+        let progress = control.recordSettled(rows: count, requests: source.requestsSent)
         let what = status == .collected ? "collected \(count) rows" : "no session"
         logger.info("day stored", metadata: ["status": "\(status.rawValue)", "rows": "\(count)"])
         reporter?.report(status: "\(dataset.rawValue) \(date.iso): \(what) (\(progress))", progress: progress)
@@ -296,14 +295,15 @@ public final class CollectorRun {
         return nil
     }
 
-    /// KRX errors that would recur on every further request, and what they mean for the supervisor.
+    /// KRX errors that would recur on every further request stop the run, with `KRXError.exitCode`; the others
+    /// only fail their day.
     static func exitCode(for error: KRXError) -> CollectorExitCode? {
         switch error {
-        case .blocked: .sourceBlocked
-        case .passwordChangeRequired, .authenticationFailed, .loggedOut: .authenticationFailed
-        case .missingCredentials, .unsupported: .configuration
-        case .quotaExhausted: .temporaryFailure
-        case .unexpectedResponse, .transport, .http, .notYetPublished: nil
+        case .blocked, .passwordChangeRequired, .authenticationFailed, .loggedOut, .missingCredentials, .unsupported,
+            .quotaExhausted:
+            error.exitCode
+        case .unexpectedResponse, .transport, .http, .notYetPublished:
+            nil
         }
     }
 

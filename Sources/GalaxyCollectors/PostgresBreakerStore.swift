@@ -1,7 +1,6 @@
 import Foundation
 import GalaxyKRX
 import GalaxyPostgres
-import Synchronization
 
 /// GalaxyKRX's `BreakerStore` over PostgreSQL's `source_breakers`, so a breaker opened by one collector process keeps
 /// every later process — on any host sharing the database — away from the source until it expires.
@@ -9,30 +8,16 @@ import Synchronization
 /// It owns a connection of its own: the KRX client consults the breaker before every request, from the collector's
 /// thread, while the day's writes use the collector's main connection; a libpq connection is never shared, and the
 /// mutex makes the (rare) concurrent call from another thread safe.
-///
-/// It also counts the breaker checks made while fetching: the KRX transport checks the breaker once before each HTTP
-/// attempt (first tries, retries and logins alike), so the count is the number of requests this process sent. That
-/// is how `X_GALAXY_PROGRESS` reports requests without reaching into the client (GalaxyKRX exposes no counter).
-public final class PostgresBreakerStore: GalaxyKRX.BreakerStore, @unchecked Sendable {
+public final class PostgresBreakerStore: CircuitBreakerStore, @unchecked Sendable {
     private let database: Connection
     private let lock = NSLock()
-    private let loads = Atomic<Int>(0)
 
     /// Takes ownership of `connection`; use it from no one else.
     public init(connection: Connection) {
         self.database = connection
     }
 
-    /// Breaker checks made so far, i.e. HTTP attempts by the KRX clients using this store.
-    public var requestAttempts: Int { loads.load(ordering: .relaxed) }
-
     public func load(source: String) throws -> BreakerState? {
-        loads.add(1, ordering: .relaxed)
-        return try peek(source: source)
-    }
-
-    /// The stored state without counting it as a request (the start-up check).
-    public func peek(source: String) throws -> BreakerState? {
         try locked { connection in
             try GalaxyPostgres.BreakerStore(connection).breaker(for: source).map(Self.state)
         }

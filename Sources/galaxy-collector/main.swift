@@ -41,8 +41,9 @@ struct GalaxyCollector: ParsableCommand {
               64  usage error (bad arguments)
               69  source blocked: the circuit breaker is open (a KRX block page); no request was or will be sent
               70  internal error
-              75  temporary failure: database unreachable, Open API quota spent, or (--supervised) stdin closed
-              77  authentication failed (wrong credentials, KRX password change due, LOGOUT after re-login)
+              75  temporary failure: database unreachable, Open API quota spent, LOGOUT again right after a
+                  fresh login (another process took the session), or (--supervised) stdin closed
+              77  authentication failed (wrong credentials or AUTH_KEY, KRX password change due: CD010)
               78  bad configuration (a variable's value, missing credentials, a dataset the source lacks)
             """)
 
