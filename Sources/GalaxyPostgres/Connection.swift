@@ -226,6 +226,12 @@ public final class Connection {
         "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
+    /// Runs `body` with the raw handle, or returns nil when closed (for ``QueryCanceller``).
+    func withHandle<R>(_ body: (OpaquePointer) -> R?) -> R? {
+        guard let handle else { return nil }
+        return body(handle)
+    }
+
     private func liveHandle() throws(PostgresError) -> OpaquePointer {
         guard let handle else {
             throw PostgresError(kind: .connectionLost, message: "the connection was closed")

@@ -140,3 +140,50 @@ struct AdvisoryLockTests {
         #expect(try second.advisoryUnlock(AdvisoryLockKey.leader) == false)
     }
 }
+
+@Suite("Cancelling database work")
+struct WorkerCancellationTests {
+    @Test func cancelledTaskCancelsTheRunningStatement() async throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        // A statement timeout bounds the test if cancelling did not work (its message differs: see below).
+        let worker = DatabaseWorker(url: database.url + " options='-c statement_timeout=30000'")
+        defer { worker.shutdown() }
+        // The job blocks in the server on an advisory lock this connection holds.
+        let holder = try database.connect()
+        let key: Int64 = 4242
+        try holder.advisoryLock(key)
+        let task = Task {
+            try await worker.withConnection { connection in try connection.advisoryLock(key) }
+        }
+        // Wait (bounded) until the server shows the job waiting for the lock: then the statement is running.
+        var waiting = false
+        for _ in 0..<1000 where !waiting {
+            waiting = try holder.query(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND NOT granted", [key]
+            ).scalar(as: Int.self) == 1
+            if !waiting { try await Task.sleep(nanoseconds: 10_000_000) }
+        }
+        try #require(waiting)
+        task.cancel()
+        let error = await #expect(throws: PostgresError.self) { try await task.value }
+        #expect(error?.sqlState == "57014")
+        #expect(error?.message.contains("user request") == true)
+        // The worker and its connection carry on.
+        #expect(try await worker.withConnection { try $0.query("SELECT 5").scalar(as: Int.self) } == 5)
+    }
+
+    @Test func alreadyCancelledTaskNeverRunsTheJob() async throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let worker = DatabaseWorker(url: database.url)
+        defer { worker.shutdown() }
+        try await worker.withConnection { try $0.executeScript("CREATE TABLE t (id int)") }
+        let task = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            try await worker.withConnection { _ = try $0.query("INSERT INTO t VALUES (1)") }
+        }
+        await #expect(throws: CancellationError.self) { try await task.value }
+        #expect(try await worker.withConnection { try $0.query("SELECT count(*) FROM t").scalar(as: Int.self) } == 0)
+    }
+}
