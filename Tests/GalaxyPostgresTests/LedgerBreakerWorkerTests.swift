@@ -42,13 +42,15 @@ struct LedgerBreakerWorkerTests {
         let now = Date(timeIntervalSince1970: 1_735_689_600)
         #expect(try store.breaker(for: "portal") == nil)
 
-        let opened = try store.open("portal", until: now.addingTimeInterval(86_400), reason: "block page (에러페이지)", at: now)
+        let opened = try store.open(
+            "portal", until: now.addingTimeInterval(86_400), reason: "block page (에러페이지)", at: now)
         #expect(opened.openUntil == now.addingTimeInterval(86_400))
         #expect(try store.openBreaker(for: "portal", at: now.addingTimeInterval(60)) == opened)
         #expect(try store.openBreaker(for: "portal", at: now.addingTimeInterval(86_401)) == nil)
 
         // Another process opening it with an earlier deadline never shortens it.
-        let again = try store.open("portal", until: now.addingTimeInterval(3600), reason: "403", at: now.addingTimeInterval(10))
+        let again = try store.open(
+            "portal", until: now.addingTimeInterval(3600), reason: "403", at: now.addingTimeInterval(10))
         #expect(again.openUntil == now.addingTimeInterval(86_400))
         #expect(again.openedAt == now)
         #expect(again.reason == "403")
