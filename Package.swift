@@ -153,7 +153,13 @@ let package = Package(
         ),
         .testTarget(
             name: "GalaxyKRXTests",
-            dependencies: ["GalaxyKRX", "KRXSimulator", "GalaxyTestSupport"],
+            dependencies: [
+                "GalaxyKRX", "KRXSimulator", "GalaxyTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

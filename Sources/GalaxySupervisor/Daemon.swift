@@ -132,6 +132,7 @@ public enum GalaxyDaemon {
             throw DaemonStartError(description: "control socket: \(error)", exitCode: 1)
         }
 
+        await statusSource.refresh()
         ready.set(true)
         try? notifier.ready(status: statusLine(leader: leader.value, active: 0))
         logger.notice("galaxyd ready", metadata: [
@@ -160,6 +161,12 @@ public enum GalaxyDaemon {
                 await watchdogAndStatus(
                     notifier: notifier, watchdog: options.systemd.watchdog, engine: engine,
                     leader: { leader.value }, logger: logger)
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    await statusSource.refresh()
+                    try? await Task.sleep(for: .seconds(2))
+                }
             }
             // The first SIGTERM or SIGINT ends the daemon.
             for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {

@@ -452,7 +452,7 @@ public actor JobEngine {
             $0.status.attempts = attempt
         }
         do {
-            try await store.taskStarted(taskID, pid: pid, attempts: attempt)
+            try await store.taskStarted(taskID, pid: pid)
         } catch {
             logger.warning("cannot record task start: \(error)", metadata: ["run": "\(runID)"])
         }

@@ -20,69 +20,55 @@ struct SupervisorDatabase: Sendable {
     func createRun(kind: String, params: JSONValue, state: String, requestedBy: String) async throws -> (Int64, Date) {
         let paramsText = params.jsonText
         return try await database.withConnection { connection in
-            let result = try connection.query(
-                """
-                INSERT INTO job_runs (kind, params, state, requested_by, started_at)
-                VALUES ($1, $2::jsonb, $3, $4, now()) RETURNING id, created_at
-                """, [kind, paramsText, state, requestedBy])
-            let row = result.first!
-            return (try row.decode(0, as: Int64.self), try row.decode(1, as: Date.self))
+            let jobs = JobStore(connection)
+            let id = try jobs.createRun(
+                kind: kind, params: PostgresJSON(paramsText), state: state, requestedBy: requestedBy)
+            try jobs.setRunState(id, state: state)
+            return (id, try jobs.run(id)?.createdAt ?? Date())
         }
     }
 
     func finishRun(_ id: Int64, state: String, summary: JSONValue) async throws {
         let summaryText = summary.jsonText
         try await database.withConnection { connection in
-            _ = try connection.query(
-                "UPDATE job_runs SET state = $2, finished_at = now(), summary = $3::jsonb WHERE id = $1",
-                [id, state, summaryText])
+            try JobStore(connection).setRunState(id, state: state, finished: true, summary: PostgresJSON(summaryText))
         }
     }
 
     func setRunState(_ id: Int64, state: String) async throws {
         try await database.withConnection { connection in
-            _ = try connection.query("UPDATE job_runs SET state = $2, finished_at = NULL WHERE id = $1", [id, state])
+            try JobStore(connection).setRunState(id, state: state)
         }
     }
 
+    /// Adds tasks (with their total days) to a run in one transaction; returns their ids in order.
     func createTasks(runId: Int64, firstPosition: Int, tasks: [(CollectorTask, Int)]) async throws -> [Int64] {
-        let rows = tasks.map { ($0.0.job.rawValue, $0.0.range.start, $0.0.range.end, $0.1) }
+        let rows = tasks.map { ($0.0.job.rawValue, $0.0.range, $0.1) }
         return try await database.withConnection { connection in
             try connection.transaction { connection in
                 try rows.enumerated().map { offset, row in
-                    let result = try connection.query(
-                        """
-                        INSERT INTO job_tasks (run_id, position, collector, range_start, range_end, state, days_total)
-                        VALUES ($1, $2, $3, $4, $5, 'pending', $6) RETURNING id
-                        """, [runId, firstPosition + offset, row.0, row.1, row.2, row.3])
-                    return try result.scalar(as: Int64.self)
+                    try JobStore(connection).addTask(
+                        runID: runId, position: firstPosition + offset, collector: row.0, range: row.1,
+                        state: "pending", daysTotal: row.2)
                 }
             }
         }
     }
 
-    func taskStarted(_ id: Int64, pid: Int32, attempts: Int) async throws {
+    func taskStarted(_ id: Int64, pid: Int32) async throws {
         try await database.withConnection { connection in
-            _ = try connection.query(
-                """
-                UPDATE job_tasks SET state = 'running', pid = $2, attempts = $3, started_at = coalesce(started_at, now())
-                WHERE id = $1
-                """, [id, pid, attempts])
+            try JobStore(connection).startTask(id, pid: pid)
         }
     }
 
     func taskFinished(_ task: TaskStatus, daysDone: Int) async throws {
-        let runtimeMilliseconds = task.runtimeSeconds.map { Int64($0 * 1000) }
-        let peak = task.peakRssKiB.map(Int64.init)
+        let outcome = TaskOutcome(
+            exitCode: task.exitCode, signal: task.signal, runtimeMilliseconds: task.runtimeSeconds.map { Int64($0 * 1000) },
+            peakRSSKilobytes: task.peakRssKiB.map(Int64.init), rows: Int64(task.rows), error: task.error)
         try await database.withConnection { connection in
-            _ = try connection.query(
-                """
-                UPDATE job_tasks SET state = $2, attempts = $3, rows = $4, exit_code = $5, signal = $6,
-                    runtime_ms = $7, peak_rss_kb = $8, error = $9, days_done = $10, finished_at = now()
-                WHERE id = $1
-                """,
-                [task.id, task.state, task.attempts, Int64(task.rows), task.exitCode, task.signal, runtimeMilliseconds,
-                 peak, task.error, daysDone])
+            let jobs = JobStore(connection)
+            try jobs.updateTaskProgress(task.id, daysDone: daysDone, rows: Int64(task.rows))
+            try jobs.finishTask(task.id, state: task.state, outcome: outcome)
         }
     }
 
@@ -90,25 +76,13 @@ struct SupervisorDatabase: Sendable {
     /// backfill runs among them, which the new leader resumes.
     func recoverInterrupted() async throws -> [(id: Int64, params: JSONValue, requestedBy: String)] {
         try await database.withConnection { connection in
-            try connection.transaction { connection in
-                _ = try connection.query(
-                    """
-                    UPDATE job_tasks SET state = 'interrupted', finished_at = now(),
-                        error = coalesce(error, 'galaxyd stopped while the task ran')
-                    WHERE state IN ('running', 'pending')
-                    """)
-                let result = try connection.query(
-                    """
-                    UPDATE job_runs SET state = 'interrupted', finished_at = now()
-                    WHERE state IN ('queued', 'running', 'cancelling')
-                    RETURNING id, kind, params::text, coalesce(requested_by, '')
-                    """)
-                return try result.rows.compactMap { row in
-                    guard try row.decode(1, as: String.self) == "backfill" else { return nil }
-                    let params = (try? JSONValue(parsing: try row.decode(2, as: String.self))) ?? .object([:])
-                    return (try row.decode(0, as: Int64.self), params, try row.decode(3, as: String.self))
-                }.sorted { $0.0 < $1.0 }
+            let jobs = JobStore(connection)
+            let active = ["queued", "pending", "running", "cancelling"]
+            let backfills = try jobs.runs(inStates: active).filter { $0.kind == "backfill" }.map { run in
+                (run.id, (try? JSONValue(parsing: run.params.text)) ?? .object([:]), run.requestedBy ?? "")
             }
+            try jobs.markInterrupted(activeStates: active)
+            return backfills
         }
     }
 
@@ -165,52 +139,33 @@ struct SupervisorDatabase: Sendable {
         }
     }
 
-    /// Recent runs with their tasks, newest first, to show history after a restart.
+    /// Recent runs with their tasks, newest first, to show history after a restart and on a standby.
     func recentRuns(limit: Int) async throws -> [RunStatus] {
         try await database.withConnection { connection in
-            let runs = try connection.query(
-                """
-                SELECT id, kind, state, params::text, coalesce(requested_by, ''), created_at, started_at, finished_at,
-                    summary::text
-                FROM job_runs ORDER BY id DESC LIMIT $1
-                """, [limit])
-            return try runs.rows.map { row in
-                let id = try row.decode(0, as: Int64.self)
-                let tasks = try connection.query(
-                    """
-                    SELECT id, collector, range_start, range_end, state, attempts, rows, pid, exit_code, signal,
-                        runtime_ms, peak_rss_kb, error, days_done, days_total
-                    FROM job_tasks WHERE run_id = $1 ORDER BY position, id
-                    """, [id])
+            let jobs = JobStore(connection)
+            return try jobs.recentRuns(limit: limit).map { run in
                 var progress = RunProgress()
-                let taskStatuses = try tasks.rows.map { task in
-                    let rows = Int(try task.decode(6, as: Int64.self))
-                    progress.daysDone += try task.decode(13, as: Int.self)
-                    progress.daysTotal += try task.decode(14, as: Int.self)
-                    progress.rows += rows
+                let tasks = try jobs.tasks(ofRun: run.id).map { task in
+                    progress.daysDone += task.daysDone
+                    progress.daysTotal += task.daysTotal
+                    progress.rows += Int(task.rows)
                     return TaskStatus(
-                        id: try task.decode(0, as: Int64.self), collector: try task.decode(1, as: String.self),
-                        rangeStart: try task.decode(2, as: TradeDate?.self)?.iso ?? "",
-                        rangeEnd: try task.decode(3, as: TradeDate?.self)?.iso ?? "",
-                        state: try task.decode(4, as: String.self), attempts: try task.decode(5, as: Int.self),
-                        rows: rows, pid: try task.decode(7, as: Int32?.self), exitCode: try task.decode(8, as: Int32?.self),
-                        signal: try task.decode(9, as: Int32?.self),
-                        runtimeSeconds: try task.decode(10, as: Int64?.self).map { Double($0) / 1000 },
-                        peakRssKiB: try task.decode(11, as: Int64?.self).map { Int($0) },
-                        error: try task.decode(12, as: String?.self))
+                        id: task.id, collector: task.collector, rangeStart: task.rangeStart?.iso ?? "",
+                        rangeEnd: task.rangeEnd?.iso ?? "", state: task.state, attempts: task.attempts,
+                        rows: Int(task.rows), pid: task.pid, exitCode: task.exitCode, signal: task.signal,
+                        runtimeSeconds: task.runtimeMilliseconds.map { Double($0) / 1000 },
+                        peakRssKiB: task.peakRSSKilobytes.map { Int($0) }, error: task.error)
                 }
-                let summary = try row.decode(8, as: String?.self).flatMap { try? JSONValue(parsing: $0) }
+                let summary = run.summary.flatMap { try? JSONValue(parsing: $0.text) }
                 if let saved = summary?["progress"], let decoded = try? saved.decode(as: RunProgress.self) {
                     progress = decoded
                 }
                 return RunStatus(
-                    id: id, kind: try row.decode(1, as: String.self), state: try row.decode(2, as: String.self),
-                    params: (try? JSONValue(parsing: try row.decode(3, as: String.self))) ?? .object([:]),
-                    requestedBy: try row.decode(4, as: String.self),
-                    createdAt: Timestamps.rfc3339(try row.decode(5, as: Date.self)),
-                    startedAt: try row.decode(6, as: Date?.self).map(Timestamps.rfc3339),
-                    finishedAt: try row.decode(7, as: Date?.self).map(Timestamps.rfc3339),
-                    progress: progress, tasks: taskStatuses, error: summary?["error"]?.stringValue)
+                    id: run.id, kind: run.kind, state: run.state,
+                    params: (try? JSONValue(parsing: run.params.text)) ?? .object([:]),
+                    requestedBy: run.requestedBy ?? "", createdAt: Timestamps.rfc3339(run.createdAt),
+                    startedAt: run.startedAt.map(Timestamps.rfc3339), finishedAt: run.finishedAt.map(Timestamps.rfc3339),
+                    progress: progress, tasks: tasks, error: summary?["error"]?.stringValue)
             }
         }
     }

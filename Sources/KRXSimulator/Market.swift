@@ -169,6 +169,23 @@ public final class SimulatedMarket: Sendable {
         return allETFs.filter { $0.isListed(on: session) }
     }
 
+    // MARK: Look-ups by ticker (what a collector test compares its stored rows with)
+
+    /// The session of the stock `ticker` on `date`, exactly as the portal's MDCSTAT01501 and the Open API serve it.
+    public func stockDay(_ ticker: String, on date: SimDate) -> StockDay? {
+        stock(ticker).flatMap { day(of: $0, on: date) }
+    }
+
+    /// The valuation of `ticker` on `date`, as MDCSTAT03501 serves it.
+    public func valuation(_ ticker: String, on date: SimDate) -> StockValuation? {
+        stock(ticker).flatMap { valuation(of: $0, on: date) }
+    }
+
+    /// The ETF session of `ticker` on `date`, as MDCSTAT04301 and `etf_bydd_trd` serve it.
+    public func etfDay(_ ticker: String, on date: SimDate) -> ETFDay? {
+        etf(ticker).flatMap { day(of: $0, on: date) }
+    }
+
     // MARK: Stocks
 
     /// The stock's session on `date`; nil when `date` is not a trading day or the stock is not listed then.

@@ -28,7 +28,7 @@ import Glibc
 
     @Test func aCrashingOrHungCollectorCostsOnlyItsOwnTask() async throws {
         let daemon = try await DaemonHarness(behaviours: [
-            "sector": .segfault, "price": .sigkill, "valuation": .exit1, "etf": .hang,
+            "sector": .segfault, "price": .sigkill, "valuation": .exit1, "etf": .hang, "etf_price": .noReady,
         ])
         defer { daemon.finish() }
         let id = try await daemon.runDaily(date: "2026-11-27")
@@ -37,7 +37,8 @@ import Glibc
         let byCollector = Dictionary(uniqueKeysWithValues: run.tasks.map { ($0.collector, $0) })
         #expect(run.tasks.map(\.collector) == ["stock", "sector", "price", "valuation", "etf", "etf_price"])
         #expect(byCollector["stock"]?.state == "succeeded")
-        #expect(byCollector["etf_price"]?.state == "succeeded")
+        #expect(byCollector["etf_price"]?.state == "failed")
+        #expect(byCollector["etf_price"]?.error?.contains("READY") == true)
         #expect(byCollector["sector"]?.signal == SIGSEGV)
         #expect(byCollector["price"]?.signal == SIGKILL)
         #expect(byCollector["valuation"]?.exitCode == 1)
@@ -45,7 +46,7 @@ import Glibc
         #expect(byCollector["etf"]?.state == "failed")
         #expect(byCollector["etf"]?.signal == SIGTERM)
         #expect(byCollector["etf"]?.error?.contains("heartbeat") == true)
-        for collector in ["sector", "price", "valuation", "etf"] {
+        for collector in ["sector", "price", "valuation", "etf", "etf_price"] {
             #expect(byCollector[collector]?.attempts == 2, "\(collector) is retried once")
             #expect(byCollector[collector]?.peakRssKiB ?? 0 > 0)
         }
@@ -64,6 +65,28 @@ import Glibc
         try await daemon.waitForNotify("WATCHDOG=1 after the failures") { _ in
             daemon.notifications.filter(\.isWatchdog).count > pings
         }
+    }
+
+    @Test func collectorsGetAnExplicitMinimalEnvironmentAndTheDailyArguments() async throws {
+        let daemon = try await DaemonHarness(environment: [
+            "LISTEN_FDS": "1", "LISTEN_PID": "1", "JOURNAL_STREAM": "8:9", "SECRET_OF_THE_HOST": "x", "KRX_ID": "member",
+        ])
+        defer { daemon.finish() }
+        let run = try await daemon.waitForRun(try await daemon.runDaily(date: "2026-11-27"))
+        #expect(run.state == "succeeded")
+        #expect(run.progress.rows == 600)
+        let environment = try String(contentsOfFile: daemon.directory.file("env-price.txt"), encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+        let names = Set(environment.compactMap { $0.split(separator: "=").first.map(String.init) })
+        #expect(environment.contains("NOTIFY_SOCKET=\(daemon.directory.file("run"))/children.notify"))
+        #expect(environment.contains("KRX_ID=member"))
+        #expect(names.contains("GALAXY_RATE_FILE"))
+        #expect(names.contains("GALAXY_DATABASE_URL"))
+        for leaked in ["LISTEN_FDS", "LISTEN_PID", "WATCHDOG_PID", "JOURNAL_STREAM", "SECRET_OF_THE_HOST"] {
+            #expect(!names.contains(leaked), "\(leaked) leaked into a collector")
+        }
+        let calls = try String(contentsOfFile: daemon.directory.file("calls.log"), encoding: .utf8)
+        #expect(calls.contains("price --date 2026-11-27 --heal 14 --supervised"))
     }
 
     @Test func aSecondRunDailyForTheSameDateReturnsTheRunningRun() async throws {

@@ -32,6 +32,8 @@ enum FakeCollector {
             log = open(os.path.join(os.path.dirname(sys.argv[0]), "calls.log"), "a")
             log.write(job + " " + " ".join(sys.argv[2:]) + " pid=" + str(os.getpid()) + "\\n")
             log.close()
+            with open(os.path.join(os.path.dirname(sys.argv[0]), "env-" + job + ".txt"), "w") as env:
+                env.write("\\n".join(sorted(k + "=" + v for k, v in os.environ.items())))
             def notify(message):
                 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
                 s.sendto(message.encode(), os.environ["NOTIFY_SOCKET"])

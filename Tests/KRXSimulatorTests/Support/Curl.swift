@@ -13,6 +13,8 @@ struct HTTPResult {
     let exitCode: Int32
     /// Wall time of the whole transfer.
     let seconds: Double
+    /// Bytes received on the wire for the body (compressed size when gzip was used).
+    let downloadedBytes: Int
 
     var text: String { String(decoding: body, as: UTF8.self) }
 
@@ -54,7 +56,7 @@ enum Curl {
         let statusHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: statusPath))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        process.arguments = ["-s", "-o", bodyPath, "-D", headerPath, "-w", "%{http_code}"] + arguments
+        process.arguments = ["-s", "-o", bodyPath, "-D", headerPath, "-w", "%{http_code} %{size_download}"] + arguments
         process.standardOutput = statusHandle
         process.standardError = FileHandle.nullDevice
         let started = Date()
@@ -69,7 +71,9 @@ enum Curl {
         }
         let seconds = Date().timeIntervalSince(started)
         try statusHandle.close()
-        let status = Int((try? String(contentsOfFile: statusPath, encoding: .utf8)) ?? "") ?? 0
+        let writeOut = ((try? String(contentsOfFile: statusPath, encoding: .utf8)) ?? "").split(separator: " ")
+        let status = writeOut.first.flatMap { Int($0) } ?? 0
+        let downloaded = writeOut.count > 1 ? Int(writeOut[1]) ?? 0 : 0
         let body = (try? Data(contentsOf: URL(fileURLWithPath: bodyPath))).map { [UInt8]($0) } ?? []
         let rawHeaders = (try? String(contentsOfFile: headerPath, encoding: .utf8)) ?? ""
         let blocks = rawHeaders.components(separatedBy: "\r\n\r\n").filter { !$0.isEmpty }
@@ -79,7 +83,8 @@ enum Curl {
             headers.append(
                 (line[..<colon].lowercased(), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
         }
-        return HTTPResult(status: status, headers: headers, body: body, exitCode: exitCode, seconds: seconds)
+        return HTTPResult(status: status, headers: headers, body: body, exitCode: exitCode, seconds: seconds,
+            downloadedBytes: downloaded)
     }
 
     /// `POST /comm/bldAttendant/getJsonData.cmd` with a form, as pykrx sends it.
