@@ -36,20 +36,16 @@ enum Format {
         return "\(min(100, done * 100 / total))%"
     }
 
-    /// An RFC 3339 time as `2026-11-27 18:00:00 +09:00` (its own offset kept: the exchange's time reads best).
-    static func time(_ rfc3339: String?) -> String {
+    /// An RFC 3339 time as `2026-11-27 18:00:00` in `zone` (default: this machine's), `–` for none. Unparsable text
+    /// is shown as it came.
+    static func time(_ rfc3339: String?, in zone: TimeZone = .current) -> String {
         guard let rfc3339 else { return "–" }
-        var text = rfc3339.replacingOccurrences(of: "T", with: " ")
-        if let dot = text.firstIndex(of: ".") {
-            let rest = text[dot...].drop { $0 == "." || $0.isNumber }
-            text = String(text[..<dot]) + rest
-        }
-        if text.hasSuffix("Z") { return String(text.dropLast()) + " UTC" }
-        if text.count > 6 {
-            let offset = text.index(text.endIndex, offsetBy: -6)
-            if text[offset] == "+" || text[offset] == "-" { text.insert(" ", at: offset) }
-        }
-        return text
+        guard let date = parseTime(rfc3339) else { return rfc3339 }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = zone
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        return formatter.string(from: date)
     }
 
     /// How long ago an RFC 3339 time was, relative to `now`.
@@ -78,6 +74,7 @@ enum Format {
                 line += cell
                 if index < row.count - 1 { line += String(repeating: " ", count: widths[index] - cell.count + 2) }
             }
+            while line.last == " " { line.removeLast() }
             return line
         }
     }

@@ -22,7 +22,7 @@ final class ProgressDisplay: Sendable {
         var lastPlain: (key: String, state: String, at: ContinuousClock.Instant)?
     }
 
-    init(mode: Mode, plainInterval: Duration = .seconds(3)) {
+    init(mode: Mode, plainInterval: Duration = .seconds(5)) {
         self.mode = mode
         self.plainInterval = plainInterval
     }
@@ -119,14 +119,10 @@ final class ProgressDisplay: Sendable {
         if let start = run.startedAt.flatMap(Format.parseTime), let end = run.finishedAt.flatMap(Format.parseTime) {
             took = " in \(Format.duration(end.timeIntervalSince(start)))"
         }
-        var lines = [
+        let lines = [
             "\(title(run)) \(run.state)\(took): \(StatusView.progress(progress)), \(Format.count(progress.rows)) rows, "
                 + "\(Format.count(progress.requests)) requests"
         ]
-        if let error = run.error { lines.append("  error: \(error)") }
-        for task in run.tasks where task.state == "failed" {
-            lines.append("  failed: " + StatusView.describe(task))
-        }
-        return lines
+        return lines + StatusView.problems(run).map { "  " + $0 }
     }
 }

@@ -33,13 +33,16 @@ struct StatusView {
 
     func scheduleLines() -> [String] {
         guard !report.schedule.isEmpty else { return ["schedule: none"] }
+        let zones = Set(report.schedule.map(\.timeZone))
         let rows = report.schedule.map { entry in
-            [
-                entry.job, entry.cron + " (\(entry.timeZone))", "next " + Format.time(entry.nextFire),
-                "last " + Format.time(entry.lastFire) + (entry.lastRunId.map { " (run \($0))" } ?? ""),
+            let zone = TimeZone(identifier: entry.timeZone) ?? .current
+            return [
+                entry.job, entry.cron, "next " + Format.time(entry.nextFire, in: zone),
+                "last " + Format.time(entry.lastFire, in: zone) + (entry.lastRunId.map { " (run \($0))" } ?? ""),
             ]
         }
-        return ["schedule"] + Format.table(rows)
+        let heading = zones.count == 1 ? "schedule (\(zones.first!) time)" : "schedule"
+        return [heading] + Format.table(rows)
     }
 
     func childrenLines() -> [String] {
@@ -68,10 +71,7 @@ struct StatusView {
                 Format.time(run.startedAt ?? run.createdAt), timing(run), Self.params(run.params),
             ])
             var extra: [String] = []
-            if let error = run.error { extra.append("    error: \(error)") }
-            for task in run.tasks where task.state == "failed" {
-                extra.append("    failed: " + Self.describe(task))
-            }
+            extra += Self.problems(run).map { "    " + $0 }
             if !extra.isEmpty { notes[index + 1] = extra }
         }
         let table = Format.table(rows)
@@ -140,6 +140,16 @@ struct StatusView {
     static func exit(_ task: TaskStatus) -> String {
         if let signal = task.signal { return "signal \(signal)" }
         return task.exitCode.map(String.init) ?? "–"
+    }
+
+    /// The run's error and failed tasks. The run's own error is left out when it only lists the failed tasks shown
+    /// below it.
+    static func problems(_ run: RunStatus) -> [String] {
+        let failed = run.tasks.filter { $0.state == "failed" }
+        var lines: [String] = []
+        if let error = run.error, failed.isEmpty || !error.hasPrefix("failed: ") { lines.append("error: \(error)") }
+        lines += failed.map { "failed: " + describe($0) }
+        return lines
     }
 
     /// One failed task for summaries: `price 2025-01-01…2025-12-31 after 3 attempts: exited with status 1`.

@@ -19,7 +19,7 @@ import Glibc
         #expect(human.exitCode == 0, "\(human)")
         #expect(human.stdout.first?.hasPrefix("galaxyd 1.0.0  pid \(daemon.process.pid)  up ") == true, "\(human)")
         #expect(human.out.contains("ready  leader  database ok"), "\(human)")
-        #expect(human.out.contains("schedule\n  daily     0 18 30 2 * (Asia/Seoul)"), "\(human)")
+        #expect(human.out.contains("schedule (Asia/Seoul time)\n  daily     0 18 30 2 *   next –  last –\n"), "\(human)")
         #expect(human.out.contains("children: none running"), "\(human)")
         #expect(human.stdout.contains { $0.hasPrefix("  1    daily  succeeded") && $0.contains("date=2026-11-26") },
                 "\(human)")
