@@ -6,7 +6,7 @@
 #
 #   scripts/demo.sh                 release build, backfill of last year and this one (price, etf_price)
 #   scripts/demo.sh --debug         the same with a debug build (faster to build, slower to run)
-#   scripts/demo.sh --quick         CI's short variant: debug build, price only and this year only, no pauses
+#   scripts/demo.sh --quick         CI's short variant: scripts/test.sh's debug build, this year's price only
 #   scripts/demo.sh --keep          leave PostgreSQL, krx-sim and galaxyd running and say how to stop them
 #   scripts/demo.sh --start-year N  backfill from N instead
 #
@@ -100,11 +100,17 @@ trap 'exit 130' INT TERM
 
 step "building ($configuration; the first build takes a few minutes)"
 build_started=$SECONDS
-for product in galaxyd galaxyctl galaxy-collector krx-sim; do
-    echo "$product"
-    swift build -c "$configuration" --product "$product" >"$work/build.log" 2>&1 ||
-        { tail -n 60 "$work/build.log" >&2; echo "demo.sh: building $product failed" >&2; exit 4; }
-done
+if ((quick)); then
+    # Exactly scripts/test.sh's build, so CI (tests, then this) compiles once.
+    swift build --build-tests -Xswiftc -warnings-as-errors >"$work/build.log" 2>&1 ||
+        { tail -n 60 "$work/build.log" >&2; echo "demo.sh: the build failed" >&2; exit 4; }
+else
+    for product in galaxyd galaxyctl galaxy-collector krx-sim; do
+        echo "$product"
+        swift build -c "$configuration" --product "$product" >"$work/build.log" 2>&1 ||
+            { tail -n 60 "$work/build.log" >&2; echo "demo.sh: building $product failed" >&2; exit 4; }
+    done
+fi
 bin=$(swift build -c "$configuration" --show-bin-path)
 echo "built in $((SECONDS - build_started)) s: $bin"
 galaxyctl="$bin/galaxyctl"
@@ -152,7 +158,7 @@ done
 "$galaxyctl" version
 
 failed=0
-step "galaxyctl backfill --start-year $start_year ${datasets[*]} --follow"
+step "galaxyctl backfill --start-year $start_year${datasets[*]:+ ${datasets[*]}} --follow"
 "$galaxyctl" backfill --start-year "$start_year" "${datasets[@]}" --follow || failed=1
 
 step "galaxyctl run-daily --wait"

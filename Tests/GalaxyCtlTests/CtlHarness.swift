@@ -125,6 +125,17 @@ enum Galaxyctl {
         return try await running.finish(timeout: timeout)
     }
 
+    /// Runs another program (e.g. script(1) around galaxyctl) with galaxyctl's environment.
+    static func runProgram(
+        _ executable: String, _ arguments: [String], socket: String, timeout: Duration = .seconds(60)
+    ) async throws -> CtlResult {
+        let environment = ["PATH": "/usr/bin:/bin", "GALAXY_SOCKET": socket, "TERM": "xterm"]
+        let output = LineRecorder()
+        let process = try ChildProcess.spawn(
+            ChildSpec(executable: executable, arguments: arguments, environment: environment), onOutput: output.handler)
+        return try await RunningCtl(process: process, output: output).finish(timeout: timeout)
+    }
+
     /// Starts galaxyctl and returns at once (for Ctrl-C tests).
     static func start(
         _ arguments: [String], socket: String? = nil, environment extra: [String: String] = [:], asNobody: Bool = false

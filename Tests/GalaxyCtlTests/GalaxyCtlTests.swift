@@ -120,6 +120,30 @@ import Glibc
         await daemon.finish()
     }
 
+    @Test func onATerminalFollowDrawsOneUpdatingLineWithABar() async throws {
+        let daemon = try await CtlDaemon(default: .progress)
+        let year = Calendar(identifier: .gregorian).component(.year, from: Date())
+        let started = try await Galaxyctl.run(
+            ["backfill", "--start-year", String(year), "--dataset", "price"], socket: daemon.socketPath)
+        #expect(started.exitCode == 0, "\(started)")
+        // script(1) gives galaxyctl a pseudo-terminal as stdout, as a person's shell would.
+        let command = "COLUMNS=100 \(Galaxyctl.path) follow 1"
+        let result = try await Galaxyctl.runProgram(
+            "/usr/bin/script", ["-qefc", command, "/dev/null"], socket: daemon.socketPath)
+        #expect(result.exitCode == 0, "\(result)")
+        let screen = result.out
+        #expect(screen.contains("\r\u{1B}[K"), "the line is redrawn in place: \(screen.debugDescription)")
+        let frames = screen.components(separatedBy: "\r\u{1B}[K").filter { $0.hasPrefix("run 1 backfill [") }
+        #expect(!frames.isEmpty, "\(screen.debugDescription)")
+        for frame in frames {
+            #expect(frame.contains("/") && frame.contains(" days") && frame.contains(" req/s"), "\(frame.debugDescription)")
+            #expect(frame.count <= 99, "fits the terminal without wrapping: \(frame.debugDescription)")
+        }
+        #expect(frames.contains { $0.contains("#") }, "the bar fills up: \(frames)")
+        #expect(screen.contains("run 1 backfill (datasets=price startYear=\(year)) succeeded in "), "\(screen.debugDescription)")
+        await daemon.finish()
+    }
+
     @Test func cancelStopsARunAndFollowReportsItCancelled() async throws {
         let daemon = try await CtlDaemon(default: .forever)
         let started = try await Galaxyctl.run(["run-daily", "--date", "2026-11-26"], socket: daemon.socketPath)
