@@ -6,7 +6,8 @@
 #
 #   scripts/demo.sh                 release build, backfill of last year and this one (price, etf_price)
 #   scripts/demo.sh --debug         the same with a debug build (faster to build, slower to run)
-#   scripts/demo.sh --quick         CI's short variant: scripts/test.sh's debug build, this year's price only
+#   scripts/demo.sh --quick         CI's short variant: scripts/test.sh's debug build, this year's price only,
+#                                   a smaller simulated market
 #   scripts/demo.sh --keep          leave PostgreSQL, krx-sim and galaxyd running and say how to stop them
 #   scripts/demo.sh --start-year N  backfill from N instead
 #
@@ -41,9 +42,11 @@ while (($#)); do
     esac
     shift
 done
+sim_market=()
 if ((quick)); then
     start_year=$(date +%Y)
     datasets=(--dataset price)
+    sim_market=(--stocks 200 --etfs 50) # a smaller market: the same requests, a tenth of the rows
 fi
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
@@ -130,7 +133,7 @@ database_url="postgresql:///galaxy?host=$work/pg&port=$(cat "$work/pg/port")&use
 echo "$database_url"
 
 step "starting krx-sim (portal login required, account demo)"
-"$bin/krx-sim" --port 0 --require-login --account demo:demo-password --quiet \
+"$bin/krx-sim" --port 0 --require-login --account demo:demo-password --quiet "${sim_market[@]}" \
     >"$work/krx-sim.out" 2>"$work/krx-sim.log" &
 sim_pid=$!
 for _ in $(seq 300); do
