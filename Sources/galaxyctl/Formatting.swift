@@ -17,7 +17,9 @@ enum Format {
     static func duration(_ seconds: Double) -> String {
         guard seconds.isFinite, seconds >= 0 else { return "?" }
         let total = Int(seconds.rounded())
-        if total < 60 { return seconds < 10 && seconds != seconds.rounded() ? String(format: "%.1fs", seconds) : "\(total)s" }
+        if total < 60 {
+            return seconds < 10 && seconds != seconds.rounded() ? String(format: "%.1fs", seconds) : "\(total)s"
+        }
         let (days, hours, minutes, secs) = (total / 86_400, total % 86_400 / 3_600, total % 3_600 / 60, total % 60)
         if days > 0 { return "\(days)d \(pad(hours))h" }
         if hours > 0 { return "\(hours)h \(pad(minutes))m" }

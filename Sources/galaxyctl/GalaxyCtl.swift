@@ -60,8 +60,9 @@ struct GalaxyCtl: AsyncParsableCommand {
 
 /// `--socket`, shared by every command that talks to galaxyd.
 struct ConnectionOptions: ParsableArguments {
-    @Option(help: ArgumentHelp(
-        "galaxyd's control socket (GALAXY_SOCKET; default /run/galaxyd/control.sock).", valueName: "path"))
+    @Option(
+        help: ArgumentHelp(
+            "galaxyd's control socket (GALAXY_SOCKET; default /run/galaxyd/control.sock).", valueName: "path"))
     var socket: String?
 
     var client: ControlClient {

@@ -107,7 +107,8 @@ final class ProgressDisplay: Sendable {
 
     static func plainLine(_ run: RunStatus) -> String {
         let progress = run.progress
-        var line = "\(title(run)) \(run.state): \(StatusView.progress(progress)), \(Format.count(progress.rows)) rows, "
+        var line =
+            "\(title(run)) \(run.state): \(StatusView.progress(progress)), \(Format.count(progress.rows)) rows, "
             + "\(Format.rate(progress.requestsPerSecond)) req/s"
         if let eta = progress.etaSeconds { line += ", ETA \(Format.duration(eta))" }
         return line

@@ -15,7 +15,8 @@ extension GalaxyCtl {
 
         @OptionGroup var connection: ConnectionOptions
 
-        @Option(help: ArgumentHelp("Trading date to collect (default: today in galaxyd's GALAXY_TZ).", valueName: "date"))
+        @Option(
+            help: ArgumentHelp("Trading date to collect (default: today in galaxyd's GALAXY_TZ).", valueName: "date"))
         var date: String?
 
         @Flag(help: "Follow the run with live progress; exit 1 unless it succeeds.")
@@ -45,7 +46,8 @@ extension GalaxyCtl {
             discussion: """
                 Fills years before the earliest stored day, gaps in the middle and days since the latest, in yearly \
                 chunks; days already collected are not fetched again, so a backfill can be stopped (cancel) and \
-                started again. Only one backfill runs at a time: starting another follows the running one.
+                started again. Only one backfill runs at a time: starting another returns (with --follow: follows) \
+                the running one.
                 """)
 
         @OptionGroup var connection: ConnectionOptions
@@ -72,7 +74,9 @@ extension GalaxyCtl {
         var parsedDatasets: [Dataset] {
             get throws {
                 var result: [Dataset] = []
-                for name in datasets.flatMap({ $0.split(separator: ",") }).map({ $0.trimmingCharacters(in: .whitespaces) }) {
+                for name in datasets.flatMap({ $0.split(separator: ",") }).map({
+                    $0.trimmingCharacters(in: .whitespaces)
+                }) {
                     guard let dataset = Dataset(rawValue: name) else {
                         throw ValidationError(
                             "--dataset: unknown dataset '\(name)'; expected one of "
@@ -104,7 +108,8 @@ extension GalaxyCtl {
 
         /// This year at the exchange (GALAXY_TZ, default Asia/Seoul), as galaxyd checks it.
         static func currentExchangeYear() -> Int {
-            let zone = ProcessInfo.processInfo.environment["GALAXY_TZ"].flatMap(TimeZone.init(identifier:))
+            let zone =
+                ProcessInfo.processInfo.environment["GALAXY_TZ"].flatMap(TimeZone.init(identifier:))
                 ?? TimeZone(identifier: "Asia/Seoul") ?? .current
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = zone
@@ -145,7 +150,8 @@ private func announce(
     if follow {
         try await followRun(started.runId, client: client, json: json)
     } else if !json {
-        Console.out("follow it with `galaxyctl follow \(started.runId)`; cancel it with `galaxyctl cancel \(started.runId)`")
+        Console.out(
+            "follow it with `galaxyctl follow \(started.runId)`; cancel it with `galaxyctl cancel \(started.runId)`")
     }
 }
 

@@ -27,7 +27,7 @@ struct RunFollower {
                 (raw, report) = try await client.call(
                     GalaxyMethod.status, ["runId": .integer(runId)], as: StatusReport.self)
                 unreachableSince = nil
-            } catch where error.exitCode == CtlExitCode.unreachable {
+            } catch  where error.exitCode == CtlExitCode.unreachable {
                 let since = unreachableSince ?? .now
                 unreachableSince = since
                 guard ContinuousClock.now - since < unreachableLimit else { throw error }

@@ -7,7 +7,8 @@ extension GalaxyCtl {
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show the daemon, schedule, running collectors, recent runs and the source.",
-            discussion: "--json prints galaxyd's `status` result as one line (the schema in protocol/galaxyd.openrpc.json).")
+            discussion:
+                "--json prints galaxyd's `status` result as one line (the schema in protocol/galaxyd.openrpc.json).")
 
         @OptionGroup var connection: ConnectionOptions
 
@@ -29,7 +30,8 @@ extension GalaxyCtl {
                 StatusView(report: report).daemonLines().forEach(Console.out)
                 Console.out("")
                 ProgressDisplay.summary(status).prefix(1).forEach(Console.out)
-                Console.out("  state \(status.state), created \(Format.time(status.createdAt)) by \(status.requestedBy)")
+                Console.out(
+                    "  state \(status.state), created \(Format.time(status.createdAt)) by \(status.requestedBy)")
                 StatusView.taskLines(status).forEach(Console.out)
             } else {
                 StatusView(report: report).render().forEach(Console.out)

@@ -47,12 +47,15 @@ struct StatusView {
 
     func childrenLines() -> [String] {
         guard !report.children.isEmpty else { return ["children: none running"] }
-        var rows = [["RUN", "TASK", "COLLECTOR", "RANGE", "PID", "STATE", "RUNTIME", "HEARTBEAT", "RESTARTS", "STATUS"]]
+        var rows = [
+            ["RUN", "TASK", "COLLECTOR", "RANGE", "PID", "STATE", "RUNTIME", "HEARTBEAT", "RESTARTS", "STATUS"]
+        ]
         for child in report.children {
             rows.append([
                 String(child.runId), String(child.taskId), child.collector,
                 Self.range(child.rangeStart, child.rangeEnd), String(child.pid), child.state,
-                Format.duration(child.runtimeSeconds), Format.ago(child.lastHeartbeat, now: now), String(child.restarts),
+                Format.duration(child.runtimeSeconds), Format.ago(child.lastHeartbeat, now: now),
+                String(child.restarts),
                 child.status ?? "",
             ])
         }
@@ -109,14 +112,16 @@ struct StatusView {
     }
 
     static func progress(_ progress: RunProgress) -> String {
-        var text = "\(progress.daysDone)/\(progress.daysTotal) days (\(Format.percent(progress.daysDone, of: progress.daysTotal)))"
+        var text =
+            "\(progress.daysDone)/\(progress.daysTotal) days (\(Format.percent(progress.daysDone, of: progress.daysTotal)))"
         if progress.daysFailed > 0 { text += ", \(progress.daysFailed) failed" }
         return text
     }
 
     func timing(_ run: RunStatus) -> String {
         if run.isFinished {
-            guard let start = run.startedAt.flatMap(Format.parseTime), let end = run.finishedAt.flatMap(Format.parseTime)
+            guard let start = run.startedAt.flatMap(Format.parseTime),
+                let end = run.finishedAt.flatMap(Format.parseTime)
             else { return "–" }
             return Format.duration(end.timeIntervalSince(start))
         }
@@ -131,7 +136,8 @@ struct StatusView {
             let value = members[key]!
             switch value {
             case .string(let text): return "\(key)=\(text)"
-            case .array(let items): return "\(key)=" + items.map { $0.stringValue ?? $0.jsonText }.joined(separator: ",")
+            case .array(let items):
+                return "\(key)=" + items.map { $0.stringValue ?? $0.jsonText }.joined(separator: ",")
             default: return "\(key)=\(value.jsonText)"
             }
         }.joined(separator: " ")

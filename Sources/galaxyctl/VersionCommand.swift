@@ -13,7 +13,8 @@ extension GalaxyCtl {
             let client = connection.client
             do {
                 let report = try await client.call(GalaxyMethod.status, as: StatusReport.self)
-                Console.out("galaxyd \(report.value.daemon.version) (pid \(report.value.daemon.pid), \(client.socketPath))")
+                Console.out(
+                    "galaxyd \(report.value.daemon.version) (pid \(report.value.daemon.pid), \(client.socketPath))")
             } catch {
                 Console.out("galaxyd: not reachable: \(error.message)")
             }

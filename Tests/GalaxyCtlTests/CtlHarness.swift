@@ -52,7 +52,8 @@ final class CtlDaemon: Sendable {
         let deadline = ContinuousClock.now + .seconds(60)
         while true {
             if let exit = process.exit {
-                throw TestDatabaseError("galaxyd exited (\(exit)) before serving:\n" + output.all.joined(separator: "\n"))
+                throw TestDatabaseError(
+                    "galaxyd exited (\(exit)) before serving:\n" + output.all.joined(separator: "\n"))
             }
             if let status = try? await RPCClient(socketPath: socketPath, timeout: .seconds(5)).call(method: "status"),
                 status["daemon"]?["ready"] == .bool(true), !leader || status["daemon"]?["leader"] == .bool(true)
@@ -80,7 +81,8 @@ final class CtlDaemon: Sendable {
             let run = try #require(try await status(runId: id).runs.first)
             if predicate(run) { return run }
             guard ContinuousClock.now < deadline else {
-                throw TestDatabaseError("run \(id) never \(what) (state \(run.state)):\n" + output.all.joined(separator: "\n"))
+                throw TestDatabaseError(
+                    "run \(id) never \(what) (state \(run.state)):\n" + output.all.joined(separator: "\n"))
             }
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -109,7 +111,9 @@ struct CtlResult: CustomStringConvertible {
 
     var out: String { stdout.joined(separator: "\n") }
     var err: String { stderr.joined(separator: "\n") }
-    var description: String { "exit \(exitCode.map(String.init) ?? "signal \(signal ?? -1)")\nstdout:\n\(out)\nstderr:\n\(err)" }
+    var description: String {
+        "exit \(exitCode.map(String.init) ?? "signal \(signal ?? -1)")\nstdout:\n\(out)\nstderr:\n\(err)"
+    }
 }
 
 /// Runs the real galaxyctl binary as a child process.
@@ -147,7 +151,8 @@ enum Galaxyctl {
         if asNobody {
             spec = ChildSpec(
                 executable: "/usr/bin/setpriv",
-                arguments: ["--reuid=65534", "--regid=65534", "--clear-groups", path] + arguments, environment: environment)
+                arguments: ["--reuid=65534", "--regid=65534", "--clear-groups", path] + arguments,
+                environment: environment)
         }
         let output = LineRecorder()
         return RunningCtl(process: try ChildProcess.spawn(spec, onOutput: output.handler), output: output)

@@ -13,10 +13,13 @@ enum FakeCollectorBehaviour: String {
     case forever
 
     static func script(
-        in directory: TemporaryDirectory, behaviours: [String: FakeCollectorBehaviour], default fallback: FakeCollectorBehaviour
+        in directory: TemporaryDirectory, behaviours: [String: FakeCollectorBehaviour],
+        default fallback: FakeCollectorBehaviour
     ) throws -> String {
         let table = behaviours.map { "\"\($0.key)\": \"\($0.value.rawValue)\"" }.joined(separator: ", ")
-        return try directory.script("fake-collector", """
+        return try directory.script(
+            "fake-collector",
+            """
             #!/usr/bin/env python3
             import datetime, os, socket, sys, time
             job = sys.argv[1]
