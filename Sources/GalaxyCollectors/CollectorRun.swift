@@ -29,6 +29,8 @@ public final class CollectorRun {
     private let makeSource: KRXSourceFactory
     private let migrate: Bool
     private var logger: Logger
+    private var fetchSeconds = 0.0
+    private var storeSeconds = 0.0
 
     /// - Parameters:
     ///   - reporter: where READY/STATUS/progress/WATCHDOG go; nil reports nothing.
@@ -68,10 +70,16 @@ public final class CollectorRun {
             outcome = CollectorOutcome(
                 exitCode: .internalError, progress: control.progress, message: "unexpected error: \(error)")
         }
-        reporter?.finished(status: Self.statusLine(outcome), progress: outcome.progress)
-        let level: Logger.Level = outcome.exitCode == .success ? .info : .error
-        logger.log(level: level, "collector finished", metadata: ["outcome": "\(outcome)"])
-        return outcome
+        var timed = outcome
+        timed.fetchSeconds = fetchSeconds
+        timed.storeSeconds = storeSeconds
+        reporter?.finished(status: Self.statusLine(timed), progress: timed.progress)
+        let level: Logger.Level = timed.exitCode == .success ? .info : .error
+        logger.log(
+            level: level, "collector finished",
+            metadata: ["outcome": "\(timed)", "fetchSeconds": "\(Self.format(fetchSeconds))",
+                       "storeSeconds": "\(Self.format(storeSeconds))"])
+        return timed
     }
 
     private func runThrowing() throws -> CollectorOutcome {
@@ -154,8 +162,11 @@ public final class CollectorRun {
         var logger = logger
         logger[metadataKey: "date"] = "\(date.iso)"
         let fetched: DayFetch
+        let fetchStarted = ContinuousClock.now
+        let attempt = Result { try source.fetch(dataset, on: date) }
+        fetchSeconds += Self.seconds(ContinuousClock.now - fetchStarted)
         do {
-            fetched = try source.fetch(dataset, on: date)
+            fetched = try attempt.get()
         } catch {
             let stopCode = Self.stopCode(for: error)
             // A database that went away while checking the breaker cannot record anything either.
@@ -218,7 +229,11 @@ public final class CollectorRun {
             logger.notice("cancelled: the fetched day is not written")
             return .stop
         }
-        defer { control.endWrite() }
+        let started = ContinuousClock.now
+        defer {
+            control.endWrite()
+            storeSeconds += Self.seconds(ContinuousClock.now - started)
+        }
         do {
             try writer.storeDay(dataset: dataset, date: date, status: status, rows: rows, error: error)
             return .stored
@@ -310,6 +325,13 @@ public final class CollectorRun {
     static func isConnectionProblem(_ error: PostgresError) -> Bool {
         error.kind == .connection || error.kind == .connectionLost
     }
+
+    static func seconds(_ duration: Duration) -> Double {
+        let (whole, attoseconds) = duration.components
+        return Double(whole) + Double(attoseconds) / 1e18
+    }
+
+    static func format(_ seconds: Double) -> String { String(format: "%.3f", seconds) }
 
     static func statusLine(_ outcome: CollectorOutcome) -> String {
         outcome.exitCode == .success ? "done: \(outcome.message)" : "exit \(outcome.exitCode.rawValue): \(outcome.message)"
