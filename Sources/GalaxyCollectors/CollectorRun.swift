@@ -144,9 +144,14 @@ public final class CollectorRun {
         }
         defer { (source as? KRXPortalClient)?.logout() }
 
+        let closed = try closedDays(dataset, days, source: source)
         let writer = DayWriter(connection)
         for date in days {
             if control.isCancelled { break }
+            if closed.contains(date) {
+                if recordClosed(dataset, date, source: source, writer: writer) == .stop { break }
+                continue
+            }
             if collectDay(dataset, date, source: source, writer: writer) == .stop { break }
         }
         control.setRequests(source.requestsSent)
@@ -213,6 +218,33 @@ public final class CollectorRun {
         let what = status == .collected ? "collected \(count) rows" : "no session"
         logger.info("day stored", metadata: ["status": "\(status.rawValue)", "rows": "\(count)"])
         reporter?.report(status: "\(dataset.rawValue) \(date.iso): \(what) (\(progress))", progress: progress)
+        return .proceed
+    }
+
+    /// For a range run of a per-day dataset from the portal: the days the source's trading calendar says were closed
+    /// (one request per year instead of one per closed day). Empty when the source offers no calendar, for `--date`
+    /// runs (the day itself is always fetched), and when the calendar fails for a reason that only concerns it.
+    private func closedDays(_ dataset: Dataset, _ days: [TradeDate], source: any KRXSource) throws -> Set<TradeDate> {
+        guard case .range = request.days, !DayPlanner.isMaster(dataset), source.kind == .portal, days.count > 1,
+            let calendar = source as? any TradingDaysSource
+        else { return [] }
+        do {
+            return try ClosedDayFinder(calendar: calendar).closedDays(among: days)
+        } catch let error as KRXError {
+            if let code = Self.exitCode(for: error) { throw CollectorFailure(code, error.description) }
+            logger.warning("trading-day calendar failed; fetching every day", metadata: ["error": "\(error)"])
+        } catch {
+            logger.warning("trading-day calendar failed; fetching every day", metadata: ["error": "\(error)"])
+        }
+        return []
+    }
+
+    /// Records a day the calendar says was closed: `no_session`, no rows, no request.
+    private func recordClosed(_ dataset: Dataset, _ date: TradeDate, source: any KRXSource, writer: DayWriter) -> Next {
+        guard case .stored = record(.noSession, dataset, date, rows: nil, error: nil, writer: writer, logger: logger)
+        else { return .stop }
+        let progress = control.recordSettled(rows: 0, requests: source.requestsSent)
+        reporter?.report(status: "\(dataset.rawValue) \(date.iso): no session (\(progress))", progress: progress)
         return .proceed
     }
 
