@@ -402,7 +402,6 @@ enum UniverseBuilder {
         }
     }
 
-    // swiftlint:disable:next function_parameter_count
     static func makeStock(
         key: UInt64, ticker: String, isin: String, name: String, abbreviation: String, english: String,
         market: SimMarket, global: Bool, tier: String, group: String, kind: String, parValue: String,
