@@ -63,7 +63,7 @@ struct ServerBehaviourTests {
                 let closed = try await idle.readLine()
                 #expect(closed == nil)
                 let elapsed = ContinuousClock.now - start
-                #expect(elapsed >= .milliseconds(900))
+                #expect(elapsed >= .milliseconds(700))
                 #expect(elapsed < .seconds(8))
             }
             _ = server
