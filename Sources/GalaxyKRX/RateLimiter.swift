@@ -6,14 +6,16 @@ import Glibc
 
 /// Spaces requests to a KRX source so that the whole host stays within `GALAXY_RATE` requests per second.
 ///
-/// Every request first reserves a *slot*: the earliest time it may start. Slots are at least `1 / rate` seconds
-/// apart, and jitter only ever lengthens the gap (a random extra of up to `jitter × interval`), so a burst can never
-/// exceed the rate and the request times do not form the exact metronome that bot detection looks for.
+/// The limiter keeps the time of the last request that went out. A caller takes the lock, sleeps until
+/// `last + gap` (if that is still ahead), records the moment it woke as the new `last`, releases the lock and sends.
+/// The gap is `1 / rate` plus a random extra of up to `jitter × interval`: jitter only ever lengthens it, so a burst
+/// can never exceed the rate, and the request times do not form the exact metronome that bot detection looks for.
+/// Because the recorded time is when the caller really woke (not when it asked), a caller that was scheduled late
+/// pushes the next one back instead of squeezing the gap.
 ///
-/// The next free slot lives either in memory (one process) or in a small shared file (`GALAXY_RATE_FILE`, which
-/// galaxyd sets for its children): under an exclusive `flock` a process reads the next free slot, takes it, writes the
-/// following one back and releases the lock before it sleeps. Several collector children therefore share one budget,
-/// which is what KRX sees: one host.
+/// The last time lives either in memory (one process) or in a small shared file (`GALAXY_RATE_FILE`, which galaxyd
+/// sets for its children), locked with `flock`: several collector children then share one budget, which is what KRX
+/// sees — one host. Waiting callers block on the lock; a process that dies releases it with its descriptor.
 public final class RateLimiter: Sendable {
     /// Requests per second; `<= 0` means unlimited.
     public let rate: Double
@@ -40,38 +42,35 @@ public final class RateLimiter: Sendable {
     /// The minimum gap between two requests, in seconds (0 when unlimited).
     public var interval: Double { rate > 0 ? 1 / rate : 0 }
 
-    /// Blocks the calling thread until this caller's slot has come. Returns the slot (seconds since 1970).
+    /// Blocks the calling thread until this caller may send. Returns the moment it may (seconds since 1970), which
+    /// is also what the next caller's gap is measured from.
     @discardableResult
     public func acquire() throws -> Double {
-        let slot = try reserve()
-        sleepUntil(slot)
-        return slot
-    }
-
-    /// Reserves the next slot without waiting for it.
-    public func reserve() throws -> Double {
-        let now = wallClock()
-        guard rate > 0 else { return now }
+        guard rate > 0 else { return wallClock() }
         let gap = interval * (1 + jitter * Double.random(in: 0...1))
         if let path = sharedStatePath {
             return try LockedStateFile(path: path).update { text in
-                let slot = Self.slot(now: now, next: Double(text) ?? 0, interval: interval)
-                return (slot, String(format: "%.6f", slot + gap))
+                let sent = Self.wait(last: Double(text) ?? 0, gap: gap)
+                return (sent, String(format: "%.6f", sent))
             }
         }
-        return memory.withLock { next in
-            let slot = Self.slot(now: now, next: next, interval: interval)
-            next = slot + gap
-            return slot
+        return memory.withLock { last in
+            last = Self.wait(last: last, gap: gap)
+            return last
         }
     }
 
-    /// The slot for a request arriving at `now` when `next` is the earliest free one. A `next` far in the future
-    /// (the wall clock stepped back, a corrupt file) is not honoured beyond one hour.
-    static func slot(now: Double, next: Double, interval: Double) -> Double {
-        let limit = now + max(3600, interval * 4)
-        guard next.isFinite, next <= limit else { return now }
-        return max(now, next)
+    /// Sleeps until `last + gap` and returns the time it woke.
+    private static func wait(last: Double, gap: Double) -> Double {
+        sleepUntil(target(now: wallClock(), last: last, gap: gap))
+        return wallClock()
+    }
+
+    /// When a request may go out at `now` after one at `last`. A `last` in the future (the wall clock stepped back,
+    /// a corrupt file) is not honoured beyond one hour.
+    static func target(now: Double, last: Double, gap: Double) -> Double {
+        guard last.isFinite, last <= now + max(3600, gap * 4) else { return now }
+        return max(now, last + gap)
     }
 }
 

@@ -32,7 +32,8 @@ public final class Connection {
             }
         }
         guard let connection else {
-            throw PostgresError(kind: .connection, message: "libpq could not allocate a connection", target: "\(target)")
+            throw PostgresError(
+                kind: .connection, message: "libpq could not allocate a connection", target: "\(target)")
         }
         guard PQstatus(connection) == CONNECTION_OK else {
             let message = target.scrub(String(cString: PQerrorMessage(connection)).trimmingWhitespace)
@@ -117,7 +118,8 @@ public final class Connection {
     /// values here: use ``query(_:_:)``.
     public func executeScript(_ sql: String) throws(PostgresError) {
         let handle = try liveHandle()
-        _ = try checked(PQexec(handle, sql), sql: sql, expecting: [PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY])
+        let expected = [PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY]
+        _ = try checked(PQexec(handle, sql), sql: sql, expecting: expected)
     }
 
     // MARK: - Transactions
@@ -249,7 +251,8 @@ public final class Connection {
     {
         guard let result else {
             let message = handle.map { String(cString: PQerrorMessage($0)).trimmingWhitespace } ?? "no connection"
-            throw PostgresError(kind: .connectionLost, message: target.scrub(message), statement: PostgresError.shorten(sql))
+            throw PostgresError(
+                kind: .connectionLost, message: target.scrub(message), statement: PostgresError.shorten(sql))
         }
         let status = PQresultStatus(result)
         if expecting.contains(status) { return QueryResult(result) }

@@ -38,11 +38,15 @@ public final class DatabaseWorker: @unchecked Sendable {
     /// Runs `body` with the worker's connection on the worker thread and returns its result.
     ///
     /// Fails with `.connection` when the database cannot be reached, and with a `.usage` error after ``shutdown()``.
-    /// Cancelling the calling task cancels the job: one still queued never runs (`CancellationError`), one running
-    /// gets its statement cancelled on the server (a ``PostgresError`` with SQLSTATE `57014`), so a shutting-down
-    /// daemon is never stuck behind a long query.
-    public func withConnection<T: Sendable>(_ body: @Sendable (Connection) throws -> T) async throws -> T {
-        try Task.checkCancellation()
+    ///
+    /// By default the job runs to completion even when the calling task is cancelled: a shutting-down daemon must
+    /// still be able to record what it interrupted. With `cancellable: true`, cancelling the calling task cancels
+    /// the job instead: one still queued never runs (`CancellationError`), one running has its statement cancelled
+    /// on the server (a ``PostgresError`` with SQLSTATE `57014`) — for long reads nobody waits for any more.
+    public func withConnection<T: Sendable>(
+        cancellable: Bool = false, _ body: @Sendable (Connection) throws -> T
+    ) async throws -> T {
+        if cancellable { try Task.checkCancellation() }
         let job = JobCancellation()
         return try await withTaskCancellationHandler {
             // `body` does not outlive this call: the job drops its only reference (`slot`) before resuming us, and
@@ -72,7 +76,7 @@ public final class DatabaseWorker: @unchecked Sendable {
                 }
             }
         } onCancel: {
-            job.cancel()
+            if cancellable { job.cancel() }
         }
     }
 

@@ -403,7 +403,9 @@ struct PortalClientTests {
         for _ in 0..<4 { _ = try client.fetch(.price, on: tradingDay) }
         let times = fake.dataRequests.map(\.time)
         #expect(times.count == 4)
-        for (a, b) in zip(times, times.dropFirst()) { #expect(b - a >= 0.095) }
+        // Arrival times include the client's own scheduling noise after the limiter let it go (2 busy cores).
+        for (a, b) in zip(times, times.dropFirst()) { #expect(b - a >= 0.1 - 0.02) }
+        #expect(times.last! - times.first! >= 0.3 - 0.02)
     }
 
     @Test("no secret in any error description or log line")
