@@ -58,8 +58,8 @@ fetch_seconds=$(sed -n 's/.*fetchSeconds=\([0-9.]*\).*/\1/p' <<<"$finished")
 store_seconds=$(sed -n 's/.*storeSeconds=\([0-9.]*\).*/\1/p' <<<"$finished")
 collect_seconds=$(seconds_between "$start" "$end")
 
-sim_seconds=$(grep -o 'route=portal/MDCSTAT01501 .*ms=[0-9]*' "$work/sim.err" | sed 's/.*ms=//' |
-    python3 -c 'import sys; print(sum(int(line) for line in sys.stdin) / 1000)')
+sim_seconds=$(grep 'route=portal/MDCSTAT01501' "$work/sim.err" | grep -o ' ms=[0-9.]*' | sed 's/ ms=//' |
+    python3 -c 'import sys; print(sum(float(line) for line in sys.stdin) / 1000)')
 requests=$(curl -fsS "$sim_url/_sim/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
 psql_q() { psql "$url" -XAtq -v ON_ERROR_STOP=1 "$@"; }
 rows=$(psql_q -c "SELECT count(*) FROM prices WHERE date BETWEEN '$year-01-01' AND '$year-12-31'")
