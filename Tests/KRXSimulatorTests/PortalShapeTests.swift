@@ -242,6 +242,16 @@ import Testing
         }
     }
 
+    @Test func connectionsAreKeptAlive() async throws {
+        try await withSimulator(Self.configuration) { sim in
+            let url = sim.baseURL + "/comm/bldAttendant/getJsonData.cmd?bld=dbms/MDC/STAT/standard/MDCSTAT04601"
+            // Two transfers in one curl run: the second reuses the first connection (0 new connects).
+            let response = try await Curl.run(["-w", "%{http_code}:%{num_connects} ", "-o", "/dev/null", url, url])
+            #expect(response.writeOut.split(separator: " ") == ["200:1", "200:0"])
+            #expect(sim.stats().count("portal/MDCSTAT04601") == 2)
+        }
+    }
+
     @Test func anonymousVisitorsGetASessionCookie() async throws {
         try await withSimulator(Self.configuration) { sim in
             let response = try await Curl.portal(sim, form("MDCSTAT04601"))
