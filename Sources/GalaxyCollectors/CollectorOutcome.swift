@@ -8,6 +8,9 @@ public struct CollectorOutcome: Sendable, Equatable, CustomStringConvertible {
     public var message: String
     /// The days that failed, with their reasons (also in the ledger's `last_error`).
     public var failures: [DayFailure]
+    /// Wall-clock seconds spent fetching (rate limiter, HTTP, retries, parsing) and storing (transactions).
+    public var fetchSeconds: Double = 0
+    public var storeSeconds: Double = 0
 
     public struct DayFailure: Sendable, Equatable {
         public var date: TradeDate

@@ -29,6 +29,8 @@ public final class CollectorRun {
     private let makeSource: KRXSourceFactory
     private let migrate: Bool
     private var logger: Logger
+    private var fetchSeconds = 0.0
+    private var storeSeconds = 0.0
 
     /// - Parameters:
     ///   - reporter: where READY/STATUS/progress/WATCHDOG go; nil reports nothing.
@@ -68,10 +70,16 @@ public final class CollectorRun {
             outcome = CollectorOutcome(
                 exitCode: .internalError, progress: control.progress, message: "unexpected error: \(error)")
         }
-        reporter?.finished(status: Self.statusLine(outcome), progress: outcome.progress)
-        let level: Logger.Level = outcome.exitCode == .success ? .info : .error
-        logger.log(level: level, "collector finished", metadata: ["outcome": "\(outcome)"])
-        return outcome
+        var timed = outcome
+        timed.fetchSeconds = fetchSeconds
+        timed.storeSeconds = storeSeconds
+        reporter?.finished(status: Self.statusLine(timed), progress: timed.progress)
+        let level: Logger.Level = timed.exitCode == .success ? .info : .error
+        logger.log(
+            level: level, "collector finished",
+            metadata: ["outcome": "\(timed)", "fetchSeconds": "\(Self.format(fetchSeconds))",
+                       "storeSeconds": "\(Self.format(storeSeconds))"])
+        return timed
     }
 
     private func runThrowing() throws -> CollectorOutcome {
@@ -136,9 +144,14 @@ public final class CollectorRun {
         }
         defer { (source as? KRXPortalClient)?.logout() }
 
+        let closed = try closedDays(dataset, days, source: source)
         let writer = DayWriter(connection)
         for date in days {
             if control.isCancelled { break }
+            if closed.contains(date) {
+                if recordClosed(dataset, date, source: source, writer: writer) == .stop { break }
+                continue
+            }
             if collectDay(dataset, date, source: source, writer: writer) == .stop { break }
         }
         control.setRequests(source.requestsSent)
@@ -154,8 +167,11 @@ public final class CollectorRun {
         var logger = logger
         logger[metadataKey: "date"] = "\(date.iso)"
         let fetched: DayFetch
+        let fetchStarted = ContinuousClock.now
+        let attempt = Result { try source.fetch(dataset, on: date) }
+        fetchSeconds += Self.seconds(ContinuousClock.now - fetchStarted)
         do {
-            fetched = try source.fetch(dataset, on: date)
+            fetched = try attempt.get()
         } catch {
             let stopCode = Self.stopCode(for: error)
             // A database that went away while checking the breaker cannot record anything either.
@@ -205,6 +221,33 @@ public final class CollectorRun {
         return .proceed
     }
 
+    /// For a range run of a per-day dataset from the portal: the days the source's trading calendar says were closed
+    /// (one request per year instead of one per closed day). Empty when the source offers no calendar, for `--date`
+    /// runs (the day itself is always fetched), and when the calendar fails for a reason that only concerns it.
+    private func closedDays(_ dataset: Dataset, _ days: [TradeDate], source: any KRXSource) throws -> Set<TradeDate> {
+        guard case .range = request.days, !DayPlanner.isMaster(dataset), source.kind == .portal, days.count > 1,
+            let calendar = source as? any TradingDaysSource
+        else { return [] }
+        do {
+            return try ClosedDayFinder(calendar: calendar).closedDays(among: days)
+        } catch let error as KRXError {
+            if let code = Self.exitCode(for: error) { throw CollectorFailure(code, error.description) }
+            logger.warning("trading-day calendar failed; fetching every day", metadata: ["error": "\(error)"])
+        } catch {
+            logger.warning("trading-day calendar failed; fetching every day", metadata: ["error": "\(error)"])
+        }
+        return []
+    }
+
+    /// Records a day the calendar says was closed: `no_session`, no rows, no request.
+    private func recordClosed(_ dataset: Dataset, _ date: TradeDate, source: any KRXSource, writer: DayWriter) -> Next {
+        guard case .stored = record(.noSession, dataset, date, rows: nil, error: nil, writer: writer, logger: logger)
+        else { return .stop }
+        let progress = control.recordSettled(rows: 0, requests: source.requestsSent)
+        reporter?.report(status: "\(dataset.rawValue) \(date.iso): no session (\(progress))", progress: progress)
+        return .proceed
+    }
+
     private enum Recorded { case stored, refused(String), stop }
 
     /// Writes one day's outcome in one transaction. `.stop` when the run must end: cancelled before the write began
@@ -218,7 +261,11 @@ public final class CollectorRun {
             logger.notice("cancelled: the fetched day is not written")
             return .stop
         }
-        defer { control.endWrite() }
+        let started = ContinuousClock.now
+        defer {
+            control.endWrite()
+            storeSeconds += Self.seconds(ContinuousClock.now - started)
+        }
         do {
             try writer.storeDay(dataset: dataset, date: date, status: status, rows: rows, error: error)
             return .stored
@@ -310,6 +357,13 @@ public final class CollectorRun {
     static func isConnectionProblem(_ error: PostgresError) -> Bool {
         error.kind == .connection || error.kind == .connectionLost
     }
+
+    static func seconds(_ duration: Duration) -> Double {
+        let (whole, attoseconds) = duration.components
+        return Double(whole) + Double(attoseconds) / 1e18
+    }
+
+    static func format(_ seconds: Double) -> String { String(format: "%.3f", seconds) }
 
     static func statusLine(_ outcome: CollectorOutcome) -> String {
         outcome.exitCode == .success ? "done: \(outcome.message)" : "exit \(outcome.exitCode.rawValue): \(outcome.message)"

@@ -91,6 +91,12 @@ struct JSONWriter {
 
     mutating func quoted(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
+        // Fast path: names and numbers rarely need escaping.
+        if value.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+            bytes.append(contentsOf: value.utf8)
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "\""): raw("\\\"")

@@ -3,6 +3,12 @@ import NIOHTTP1
 import NIOPosix
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A wire-compatible KRX simulator: the data portal (`getJsonData.cmd`, login, holiday calendar, resource bundle)
 /// and the Open API on one HTTP/1.1 port, with deterministic synthetic data and faults on demand.
 ///
@@ -156,6 +162,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func handle(context: ChannelHandlerContext, head: HTTPRequestHead) {
         let started = core.stats.elapsed()
+        let cpuStarted = Self.threadCPUSeconds()
         let (path, query) = Self.split(head.uri)
         let request = SimRequest(method: head.method, path: path, query: query, headers: head.headers, body: body)
         let decision = core.decide(request)
@@ -169,7 +176,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             case .latency: break
             case .hang:
                 if let route = decision.route { core.stats.record(route: route, at: started, status: 0) }
-                log(head, path, decision.route, status: 0, bytes: 0, timing: (0, 0))
+                log(head, path, decision.route, status: 0, bytes: 0, timing: (0, 0, 0))
                 return
             case .serverError(let status):
                 response = .text(HTTPResponseStatus(statusCode: status), Pages.serverError(status))
@@ -213,7 +220,10 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 headers.add(name: "Content-Encoding", value: "gzip")
             }
         }
-        let timing = (render: rendered - started, total: core.stats.elapsed() - started)
+        let timing = (
+            render: rendered - started, total: core.stats.elapsed() - started,
+            cpu: Self.threadCPUSeconds() - cpuStarted
+        )
         // KRX streams portal answers chunked; everything else carries a Content-Length.
         let chunked = decision.route?.hasPrefix("portal/") == true && response.status == .ok
             && response.contentType == SimResponse.html && head.version == .http1_1
@@ -263,11 +273,11 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.close(promise: nil)
     }
 
-    /// One line per request; `ms` is the time to produce the answer (render + compression), `render` the part
-    /// spent computing the body. Never logs query strings or bodies (they carry keys and passwords).
+    /// One line per request; `ms` is the wall time to produce the answer (render + compression), `render_ms` the
+    /// part spent computing the body, `cpu_ms` the CPU time of both. Never logs query strings or bodies (they carry keys and passwords).
     private func log(
         _ head: HTTPRequestHead, _ path: String, _ route: String?, status: Int, bytes: Int,
-        timing: (render: Double, total: Double)
+        timing: (render: Double, total: Double, cpu: Double)
     ) {
         guard let log = core.configuration.log else { return }
         func ms(_ seconds: Double) -> String {
@@ -276,7 +286,14 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         log(
             "\(head.method.rawValue) \(path) route=\(route ?? "control") status=\(status) bytes=\(bytes) "
-                + "ms=\(ms(timing.total)) render_ms=\(ms(timing.render))")
+                + "ms=\(ms(timing.total)) render_ms=\(ms(timing.render)) cpu_ms=\(ms(timing.cpu))")
+    }
+
+    /// CPU time of the calling thread: unlike wall time it does not grow when other processes load the machine.
+    static func threadCPUSeconds() -> Double {
+        var spec = timespec()
+        guard clock_gettime(CLOCK_THREAD_CPUTIME_ID, &spec) == 0 else { return 0 }
+        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
     }
 
     static func split(_ uri: String) -> (String, [String: String]) {

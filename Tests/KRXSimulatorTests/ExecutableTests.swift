@@ -1,4 +1,5 @@
 import Foundation
+import GalaxyTestSupport
 import KRXSimulator
 import Synchronization
 import Testing
@@ -93,6 +94,24 @@ import Testing
         process.terminate()  // SIGTERM
         let result = await Self.exitStatus(exit)
         #expect(result?.0 == 0 && result?.1 == .exit)
+    }
+
+    @Test func exitsCleanlyOnSIGINTToo() async throws {
+        let (process, baseURL, exit) = try await Self.launch(["--port", "0", "--quiet"])
+        defer { if process.isRunning { process.terminate() } }
+        #expect(try await Curl.get(baseURL + "/_sim/health").status == 200)
+        process.interrupt()  // SIGINT
+        let result = await Self.exitStatus(exit)
+        #expect(result?.0 == 0 && result?.1 == .exit)
+    }
+
+    @Test func testSupportLauncherStartsAndStopsTheExecutable() async throws {
+        let sim = try await KRXSimProcess.launch(["--today", "2024-03-15", "--seed", "3"])
+        let health = try await Curl.get(sim.baseURL + "/_sim/health")
+        #expect(health.object?["today"] as? String == "2024-03-15")
+        #expect(await sim.stop() == 0)
+        let refused = try await Curl.get(sim.baseURL + "/_sim/health", ["--max-time", "2"])
+        #expect(refused.status == 0 && refused.exitCode != 0)
     }
 
     @Test func helpDocumentsTheControlEndpoints() async throws {

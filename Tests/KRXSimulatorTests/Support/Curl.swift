@@ -15,6 +15,8 @@ struct HTTPResult {
     let seconds: Double
     /// Bytes received on the wire for the body (compressed size when gzip was used).
     let downloadedBytes: Int
+    /// curl's raw `-w` output (for tests that pass their own `-w`).
+    let writeOut: String
 
     var text: String { String(decoding: body, as: UTF8.self) }
 
@@ -71,7 +73,8 @@ enum Curl {
         }
         let seconds = Date().timeIntervalSince(started)
         try statusHandle.close()
-        let writeOut = ((try? String(contentsOfFile: statusPath, encoding: .utf8)) ?? "").split(separator: " ")
+        let rawWriteOut = (try? String(contentsOfFile: statusPath, encoding: .utf8)) ?? ""
+        let writeOut = rawWriteOut.split(separator: " ")
         let status = writeOut.first.flatMap { Int($0) } ?? 0
         let downloaded = writeOut.count > 1 ? Int(writeOut[1]) ?? 0 : 0
         let body = (try? Data(contentsOf: URL(fileURLWithPath: bodyPath))).map { [UInt8]($0) } ?? []
@@ -84,7 +87,7 @@ enum Curl {
                 (line[..<colon].lowercased(), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
         }
         return HTTPResult(status: status, headers: headers, body: body, exitCode: exitCode, seconds: seconds,
-            downloadedBytes: downloaded)
+            downloadedBytes: downloaded, writeOut: rawWriteOut)
     }
 
     /// `POST /comm/bldAttendant/getJsonData.cmd` with a form, as pykrx sends it.
@@ -104,9 +107,20 @@ enum Curl {
     }
 }
 
-/// A fresh temporary path for a cookie jar.
-func temporaryJar() -> String {
-    FileManager.default.temporaryDirectory.appendingPathComponent("krx-sim-jar-\(UUID().uuidString)").path
+/// Cookie-jar files for one test, removed when the test lets go of it.
+final class CookieJars {
+    private var paths: [String] = []
+
+    /// A fresh path for a curl cookie jar (`-b`/`-c`).
+    func make() -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("krx-sim-jar-\(UUID().uuidString)").path
+        paths.append(path)
+        return path
+    }
+
+    deinit {
+        for path in paths { try? FileManager.default.removeItem(atPath: path) }
+    }
 }
 
 /// Starts a simulator for one test and always shuts it down.
