@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 
 #if canImport(Glibc)
@@ -36,21 +35,32 @@ enum Console {
     }
 }
 
-/// Runs `handler` (on a dispatch thread) when the user presses Ctrl-C, instead of the default of dying mid-line.
-/// The source lives as long as this object.
-final class InterruptHandler: @unchecked Sendable {
-    // @unchecked: the source is created, resumed and cancelled by its owner only; dispatch serialises its events.
-    private let source: any DispatchSourceSignal
+/// What Ctrl-C does while galaxyctl follows a run: write a prepared message and exit with a fixed status, from the
+/// signal handler itself.
+///
+/// Why not a dispatch signal source: on Linux it reads a signalfd, and a SIGINT that the kernel hands to a thread
+/// that has not blocked it (any of the concurrency pool's) is dropped under `SIG_IGN` — the press is lost at random.
+/// A real handler runs on whichever thread takes the signal, and `write`/`_exit` are async-signal-safe.
+enum InterruptExit {
+    /// Set before the handler is installed and never changed after, so the handler only reads it.
+    nonisolated(unsafe) private static var parts: [(fd: Int32, bytes: UnsafeMutableBufferPointer<UInt8>)] = []
+    nonisolated(unsafe) private static var status: Int32 = 130
 
-    init(_ handler: @escaping @Sendable () -> Void) {
-        signal(SIGINT, SIG_IGN)
-        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: DispatchQueue.global())
-        source.setEventHandler(handler: handler)
-        source.resume()
+    /// From now on, SIGINT writes `stdoutText` to stdout and `stderrText` to stderr, then exits with `status`.
+    static func install(stdoutText: String, stderrText: String, status: Int32) {
+        parts = [(Int32(1), stdoutText), (Int32(2), stderrText)].filter { !$0.1.isEmpty }.map { fd, text in
+            let bytes = Array(text.utf8)
+            let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: bytes.count)
+            _ = buffer.initialize(from: bytes)
+            return (fd, buffer)
+        }
+        self.status = status
+        signal(SIGINT) { _ in
+            for part in InterruptExit.parts { _ = write(part.fd, part.bytes.baseAddress, part.bytes.count) }
+            _exit(InterruptExit.status)
+        }
     }
 
-    deinit {
-        source.cancel()
-        signal(SIGINT, SIG_DFL)
-    }
+    /// Back to the default (Ctrl-C ends galaxyctl at once).
+    static func remove() { signal(SIGINT, SIG_DFL) }
 }

@@ -69,9 +69,6 @@ final class ProgressDisplay: Sendable {
         }
     }
 
-    /// Ends the live line so the next message starts on a fresh line.
-    func interrupted() { clearLine() }
-
     private func clearLine() {
         state.withLock { state in
             if state.lineShown { Console.write(1, "\r\u{1B}[K") }

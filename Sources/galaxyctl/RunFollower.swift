@@ -50,14 +50,12 @@ struct RunFollower {
         -> (run: RunStatus, rawStatus: JSONValue, exitCode: Int32)
     {
         let display = ProgressDisplay(mode: quiet ? .silent : (Console.stdoutIsTerminal ? .terminal : .plain))
-        let interrupt = InterruptHandler {
-            display.interrupted()
-            Console.err(
-                "stopped following run \(runId); it goes on in galaxyd. "
-                    + "Cancel it with `galaxyctl cancel \(runId)`, watch it again with `galaxyctl follow \(runId)`")
-            exit(CtlExitCode.interrupted)
-        }
-        defer { withExtendedLifetime(interrupt) {} }
+        InterruptExit.install(
+            stdoutText: display.mode == .terminal ? "\r\u{1B}[K" : "",
+            stderrText: "galaxyctl: stopped following run \(runId); it goes on in galaxyd. Cancel it with "
+                + "`galaxyctl cancel \(runId)`, watch it again with `galaxyctl follow \(runId)`\n",
+            status: CtlExitCode.interrupted)
+        defer { InterruptExit.remove() }
         let follower = RunFollower(client: client, runId: runId)
         let (run, raw) = try await follower.follow(onUpdate: display.update, onUnreachable: display.unreachable)
         display.finish(run)

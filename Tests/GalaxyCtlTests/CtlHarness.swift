@@ -16,6 +16,7 @@ final class CtlDaemon: Sendable {
     let process: ChildProcess
     let output: LineRecorder
     private let ownsDatabase: Bool
+    private let ownsDirectory: Bool
 
     var socketPath: String { directory.file("control.sock") }
     var client: RPCClient { RPCClient(socketPath: socketPath, timeout: .seconds(20)) }
@@ -23,20 +24,22 @@ final class CtlDaemon: Sendable {
     /// Starts galaxyd and returns once it answers `status` as ready (or, with `expectLeader: false`, at all).
     init(
         behaviours: [String: FakeCollectorBehaviour] = [:], default fallback: FakeCollectorBehaviour = .ok,
-        database: TestDatabase? = nil, expectLeader: Bool = true
+        database: TestDatabase? = nil, directory: TemporaryDirectory? = nil, expectLeader: Bool = true
     ) async throws {
         ownsDatabase = database == nil
+        ownsDirectory = directory == nil
         self.database = try database ?? TestDatabase.create()
-        directory = try TemporaryDirectory(prefix: "ctl")
-        let collector = try FakeCollectorBehaviour.script(in: directory, behaviours: behaviours, default: fallback)
+        self.directory = try directory ?? TemporaryDirectory(prefix: "ctl")
+        let collector = try FakeCollectorBehaviour.script(in: self.directory, behaviours: behaviours, default: fallback)
         let environment: [String: String] = [
             "PATH": "/usr/local/bin:/usr/bin:/bin", "GALAXY_DATABASE_URL": self.database.url,
-            "GALAXY_SOCKET": directory.file("control.sock"), "GALAXY_COLLECTOR": collector, "GALAXY_RATE": "0",
+            "GALAXY_SOCKET": self.directory.file("control.sock"), "GALAXY_COLLECTOR": collector, "GALAXY_RATE": "0",
             // Schedules that never fire (February 30th): no catch-up run starts behind a test's back.
             "GALAXY_DAILY_CRON": "0 18 30 2 *", "GALAXY_SNAPSHOT_CRON": "30 18 30 2 *",
         ]
         let arguments = [
-            "serve", "--runtime-directory", directory.file("run"), "--ready-timeout", "5", "--heartbeat-timeout", "3",
+            "serve", "--runtime-directory", self.directory.file("run"), "--ready-timeout", "5", "--heartbeat-timeout",
+            "3",
             "--grace", "1", "--retry-delay", "0.05", "--max-attempts", "2", "--leader-retry", "0.3",
         ]
         output = LineRecorder()
@@ -88,10 +91,10 @@ final class CtlDaemon: Sendable {
         }
     }
 
-    /// Whether galaxyd is still running, then stops it and removes what the test made.
+    /// Stops galaxyd (if it still runs) and removes what this harness made.
     func finish() async {
         if process.exit == nil { await process.terminate(grace: .seconds(5)) }
-        directory.remove()
+        if ownsDirectory { directory.remove() }
         if ownsDatabase { database.drop() }
     }
 
@@ -175,6 +178,17 @@ struct RunningCtl {
         case .signaled(let signal): result.signal = signal
         }
         return result
+    }
+
+    /// Waits (bounded) until galaxyctl has written a stderr line containing `text`.
+    func waitForError(_ text: String, timeout: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !output.lines(.stderr).contains(where: { $0.contains(text) }) {
+            guard process.exit == nil, ContinuousClock.now < deadline else {
+                throw TestDatabaseError("galaxyctl never reported '\(text)':\n" + output.all.joined(separator: "\n"))
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     /// Waits (bounded) until galaxyctl has written a stdout line containing `text`.

@@ -185,7 +185,8 @@ import Glibc
     @Test func ctrlCStopsFollowingButNotTheRun() async throws {
         let daemon = try await CtlDaemon(default: .forever)
         let waiting = try Galaxyctl.start(["run-daily", "--date", "2026-11-26", "--wait"], socket: daemon.socketPath)
-        try await waiting.waitForOutput("started daily run 1")
+        // The first progress line comes after the Ctrl-C handler is in place.
+        try await waiting.waitForOutput("run 1 daily (date=2026-11-26) running")
         _ = try await daemon.waitForRun(1, "started a child") { $0.tasks.contains { $0.state == "running" } }
         kill(waiting.process.pid, SIGINT)
         let result = try await waiting.finish()
@@ -195,6 +196,28 @@ import Glibc
         let run = try #require(try await daemon.status(runId: 1).runs.first)
         #expect(run.state == "running", "Ctrl-C must not cancel the run")
         await daemon.finish()
+    }
+
+    @Test func followingWaitsForARestartingDaemonAndReportsTheRunInterrupted() async throws {
+        let directory = try TemporaryDirectory(prefix: "ctl")
+        defer { directory.remove() }
+        let first = try await CtlDaemon(default: .forever, directory: directory)
+        let started = try await Galaxyctl.run(["run-daily", "--date", "2026-11-26"], socket: first.socketPath)
+        #expect(started.exitCode == 0, "\(started)")
+        _ = try await first.waitForRun(1, "started a child") { $0.tasks.contains { $0.state == "running" } }
+        let follower = try Galaxyctl.start(["follow", "1"], socket: first.socketPath)
+        try await follower.waitForOutput("run 1 daily (date=2026-11-26) running")
+
+        // galaxyd stops (SIGTERM: the run is recorded interrupted) and comes back on the same socket and database.
+        let exit = await first.process.terminate(grace: .seconds(10))
+        #expect(exit.termination == .exited(0))
+        try await follower.waitForError("waiting for galaxyd")
+        let second = try await CtlDaemon(default: .forever, database: first.database, directory: directory)
+        let followed = try await follower.finish()
+        #expect(followed.exitCode == 1, "an interrupted run is not a success: \(followed)")
+        #expect(followed.stdout.last?.hasPrefix("run 1 daily (date=2026-11-26) interrupted") == true, "\(followed)")
+        await second.finish()
+        await first.finish()
     }
 
     @Test func versionShowsBothVersionsAndWorksWithoutADaemon() async throws {
