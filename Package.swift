@@ -32,6 +32,7 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "CCurlShims", dependencies: ["CCurl"]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .target(name: "CGalaxyProcess"),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // Libraries.
@@ -48,7 +49,7 @@ let package = Package(
         ),
         .target(
             name: "GalaxySystemd",
-            dependencies: ["CSystemd", "GalaxyCore"],
+            dependencies: ["CSystemd", "GalaxyCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
@@ -72,11 +73,11 @@ let package = Package(
         .target(
             name: "GalaxySupervisor",
             dependencies: [
-                "GalaxyCore", "GalaxyPostgres", "GalaxyRPC", "GalaxySystemd",
+                "CGalaxyProcess", "GalaxyCore", "GalaxyPostgres", "GalaxyRPC", "GalaxySystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -152,7 +153,13 @@ let package = Package(
         ),
         .testTarget(
             name: "GalaxyKRXTests",
-            dependencies: ["GalaxyKRX", "KRXSimulator", "GalaxyTestSupport"],
+            dependencies: [
+                "GalaxyKRX", "KRXSimulator", "GalaxyTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

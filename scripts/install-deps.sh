@@ -3,7 +3,7 @@
 # Safe to run again; does nothing when everything is present.
 set -euo pipefail
 
-packages=(postgresql libpq-dev libcurl4-openssl-dev libsystemd-dev zlib1g-dev pkg-config systemd)
+packages=(postgresql libpq-dev libcurl4-openssl-dev libsystemd-dev zlib1g-dev pkg-config systemd curl python3-pip)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -14,6 +14,10 @@ if ((${#missing[@]})); then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# Python packages for the protocol check (scripts/check-openrpc.py).
+python3 -c 'import jsonschema, openrpc' 2>/dev/null ||
+    python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore jsonschema openrpc >/dev/null
 
 if ! command -v swift >/dev/null 2>&1; then
     if [[ -x /opt/swift/usr/bin/swift ]]; then

@@ -14,7 +14,14 @@ export GALAXY_TEST_DATABASE_URL=$(scripts/pg-cluster.sh start "$pgdir")
 export GALAXY_TEST_PG_DIR=$pgdir
 echo "==> PostgreSQL at $GALAXY_TEST_DATABASE_URL"
 
+echo "==> checking protocol/galaxyd.openrpc.json and units/"
+python3 scripts/check-openrpc.py
+scripts/check-units.sh
+
 echo "==> building (warnings are errors)"
 swift build --build-tests -Xswiftc -warnings-as-errors
 echo "==> testing"
+export GALAXY_TEST_RESPONSES_DIR=$pgdir/responses
+mkdir -p "$GALAXY_TEST_RESPONSES_DIR"
 swift test --skip-build "$@"
+python3 scripts/check-openrpc.py --responses "$GALAXY_TEST_RESPONSES_DIR"

@@ -24,3 +24,17 @@ CURLcode galaxy_curl_getinfo_double(CURL *handle, CURLINFO info, double *value) 
 CURLcode galaxy_curl_getinfo_string(CURL *handle, CURLINFO info, char **value) {
     return curl_easy_getinfo(handle, info, value);
 }
+
+#include <pthread.h>
+
+static pthread_once_t galaxy_curl_once = PTHREAD_ONCE_INIT;
+static CURLcode galaxy_curl_init_result = CURLE_OK;
+
+static void galaxy_curl_init(void) {
+    galaxy_curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+CURLcode galaxy_curl_global_init_once(void) {
+    pthread_once(&galaxy_curl_once, galaxy_curl_init);
+    return galaxy_curl_init_result;
+}

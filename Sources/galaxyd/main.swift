@@ -1,7 +1,6 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import GalaxySystemd
 
-// Not built yet: see issue 5.
-print("galaxyd: not built yet (see issue 5)")
-exit(2)
+// Take NOTIFY_SOCKET, WATCHDOG_*, LISTEN_* out of the environment before any thread exists (setenv/unsetenv are not
+// thread-safe), so no child ever inherits them.
+let systemdEnvironment = SystemdEnvironment.takeFromProcess()
+await Galaxyd.main(systemd: systemdEnvironment)

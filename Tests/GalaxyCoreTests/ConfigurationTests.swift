@@ -47,3 +47,18 @@ import Testing
         #expect(config.source(for: .valuation) == .portal)
     }
 }
+
+@Suite struct CollectorProtocolTests {
+    @Test func progressRoundTripsAndRejectsJunk() {
+        let progress = CollectorProgress(daysDone: 3, daysFailed: 1, daysTotal: 10, rows: 8400, requests: 5)
+        #expect(CollectorProgress(value: progress.value) == progress)
+        #expect(CollectorProgress(value: "1/2/3") == nil)
+        #expect(CollectorProgress(value: "1/2/3/4/-5") == nil)
+        #expect(CollectorProgress(value: "a/b/c/d/e") == nil)
+    }
+
+    @Test func onlyTransientExitsAreRetried() {
+        let retried = CollectorExitCode.allCases.filter(\.isRetryable)
+        #expect(retried == [.partialFailure, .internalError, .temporaryFailure])
+    }
+}

@@ -15,4 +15,8 @@ CURLcode galaxy_curl_getinfo_long(CURL *handle, CURLINFO info, long *value);
 CURLcode galaxy_curl_getinfo_double(CURL *handle, CURLINFO info, double *value);
 CURLcode galaxy_curl_getinfo_string(CURL *handle, CURLINFO info, char **value);
 
+/// curl_global_init exactly once per process, whichever thread asks first (curl_global_init itself is not
+/// thread-safe). Returns the result of that one call.
+CURLcode galaxy_curl_global_init_once(void);
+
 #endif

@@ -1,0 +1,153 @@
+import GalaxyCore
+
+/// What ``DayWriter`` stored for one (dataset, trade date).
+public struct DayWriteResult: Sendable, Equatable {
+    public var dataset: Dataset
+    public var date: TradeDate
+    /// The ledger's status after the write. For a failed fetch of a day already collected this stays `collected`.
+    public var status: DayStatus
+    /// Rows handed in (and staged).
+    public var rows: Int
+    /// Rows inserted or actually changed; 0 when the same day is stored again unchanged.
+    public var rowsChanged: Int
+    /// The ledger's attempt count after this write.
+    public var attempts: Int
+}
+
+/// The one idempotent write path every collector uses: the rows of one (dataset, trade date) and its ledger row in
+/// ONE transaction.
+///
+/// - `collected`: the rows are COPYed into a `TEMP TABLE … ON COMMIT DROP`, then `INSERT … SELECT … ON CONFLICT
+///   DO UPDATE` into the dataset's table (only rows whose values differ are rewritten), then the ledger row is
+///   upserted with `attempts = attempts + 1`. Running the same day twice leaves the same rows and one ledger row.
+/// - `no_session`: only the ledger row (rows = 0).
+/// - `failed`: only the ledger row with `last_error`. A day already settled (`collected` or `no_session`) keeps
+///   its status and rows: a failed re-fetch must not make good data look missing; the error is still recorded.
+///   Likewise a `no_session` answer for a day already `collected` keeps it collected.
+///
+/// If anything fails midway the transaction rolls back: neither rows nor the ledger row are left behind.
+public struct DayWriter {
+    public let connection: Connection
+
+    public init(_ connection: Connection) { self.connection = connection }
+
+    /// Stores one day's outcome. `rows` is required for `.collected` (and must be of `dataset`) and ignored
+    /// otherwise; `error` is required for `.failed`.
+    @discardableResult
+    public func storeDay(
+        dataset: Dataset, date: TradeDate, status: DayStatus, rows: DayRows? = nil, error: String? = nil
+    ) throws -> DayWriteResult {
+        switch status {
+        case .collected:
+            guard let rows else {
+                throw PostgresError.usage("a collected \(dataset) day (\(date)) needs its rows")
+            }
+            guard rows.dataset == dataset else {
+                throw PostgresError.usage("rows of \(rows.dataset) cannot be stored as \(dataset) (\(date))")
+            }
+            return try storeCollected(rows, date: date)
+        case .noSession:
+            return try storeNoSession(dataset, date: date)
+        case .failed:
+            return try storeFailed(dataset, date: date, error: error ?? "unknown error")
+        }
+    }
+
+    /// Stores the rows of one collected day and marks it `collected` in the ledger.
+    @discardableResult
+    public func storeCollected(_ rows: DayRows, date: TradeDate) throws -> DayWriteResult {
+        let dataset = rows.dataset
+        let table = DayTable.of(dataset)
+        try validate(rows, table: table, date: date)
+        return try connection.transaction { connection in
+            try connection.executeScript(table.createStaging)
+            let staged = try connection.copyIn(table.copyStatement) { copy in try rows.write(to: copy) }
+            let changed = try connection.query(table.upsert, [date]).rowsAffected
+            if dataset == .sector {
+                try connection.query(DayTable.sectorToStocks, [date])
+            }
+            let ledger = try connection.query(
+                """
+                INSERT INTO collection_days (dataset, trade_date, status, rows, attempts, last_error)
+                VALUES ($1, $2::date, 'collected', $3, 1, NULL)
+                ON CONFLICT (dataset, trade_date) DO UPDATE
+                SET status = 'collected', rows = EXCLUDED.rows, attempts = collection_days.attempts + 1,
+                    last_error = NULL, updated_at = now()
+                RETURNING status, attempts
+                """,
+                [dataset.rawValue, date, staged])
+            return try Self.result(ledger, dataset: dataset, date: date, rows: staged, changed: changed)
+        }
+    }
+
+    /// Marks a day on which the market did not trade. Stores no rows; a day already `collected` stays so.
+    @discardableResult
+    public func storeNoSession(_ dataset: Dataset, date: TradeDate) throws -> DayWriteResult {
+        let ledger = try connection.query(
+            """
+            INSERT INTO collection_days (dataset, trade_date, status, rows, attempts, last_error)
+            VALUES ($1, $2::date, 'no_session', 0, 1, NULL)
+            ON CONFLICT (dataset, trade_date) DO UPDATE
+            SET status = CASE WHEN collection_days.status = 'collected' THEN 'collected' ELSE 'no_session' END,
+                rows = CASE WHEN collection_days.status = 'collected' THEN collection_days.rows ELSE 0 END,
+                last_error = CASE WHEN collection_days.status = 'collected'
+                                  THEN 'the source reported no session for a day already collected'
+                                  ELSE NULL END,
+                attempts = collection_days.attempts + 1, updated_at = now()
+            RETURNING status, attempts
+            """,
+            [dataset.rawValue, date])
+        return try Self.result(ledger, dataset: dataset, date: date, rows: 0, changed: 0)
+    }
+
+    /// Records a failed fetch. A day already `collected` or `no_session` keeps its status; `last_error` is set.
+    @discardableResult
+    public func storeFailed(_ dataset: Dataset, date: TradeDate, error: String) throws -> DayWriteResult {
+        let message = error.isEmpty ? "unknown error" : String(error.prefix(4000))
+        let ledger = try connection.query(
+            """
+            INSERT INTO collection_days (dataset, trade_date, status, rows, attempts, last_error)
+            VALUES ($1, $2::date, 'failed', 0, 1, $3)
+            ON CONFLICT (dataset, trade_date) DO UPDATE
+            SET status = CASE WHEN collection_days.status IN ('collected', 'no_session')
+                              THEN collection_days.status ELSE 'failed' END,
+                last_error = EXCLUDED.last_error,
+                attempts = collection_days.attempts + 1, updated_at = now()
+            RETURNING status, attempts
+            """,
+            [dataset.rawValue, date, message])
+        return try Self.result(ledger, dataset: dataset, date: date, rows: 0, changed: 0)
+    }
+
+    private func validate(_ rows: DayRows, table: DayTable, date: TradeDate) throws(PostgresError) {
+        if rows.count == 0 && table.kind == .daily {
+            throw .usage(
+                "a collected \(rows.dataset) day (\(date)) has no rows; a day without trading is no_session, "
+                    + "and an unexpected empty answer is a failed day")
+        }
+        var seen = Set<String>(minimumCapacity: rows.count)
+        for ticker in rows.tickers {
+            guard !ticker.isEmpty else {
+                throw .usage("a \(rows.dataset) row for \(date) has an empty ticker")
+            }
+            guard seen.insert(ticker).inserted else {
+                throw .usage("ticker \(ticker) appears twice in the \(rows.dataset) rows for \(date)")
+            }
+        }
+    }
+
+    private static func result(
+        _ ledger: QueryResult, dataset: Dataset, date: TradeDate, rows: Int, changed: Int
+    ) throws(PostgresError) -> DayWriteResult {
+        guard let row = ledger.first else {
+            throw PostgresError(kind: .decoding, message: "the ledger upsert returned no row")
+        }
+        let statusText = try row.decode("status", as: String.self)
+        guard let status = DayStatus(rawValue: statusText) else {
+            throw PostgresError(kind: .decoding, message: "unknown ledger status '\(statusText)'")
+        }
+        return DayWriteResult(
+            dataset: dataset, date: date, status: status, rows: rows, rowsChanged: changed,
+            attempts: try row.decode("attempts", as: Int.self))
+    }
+}

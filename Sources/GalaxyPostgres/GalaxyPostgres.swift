@@ -1,2 +1,0 @@
-/// GalaxyPostgres: libpq: connections, queries, COPY, migrations and the ledger write path (issue 2).
-public enum GalaxyPostgresModule {}

@@ -1,0 +1,154 @@
+import Foundation
+import GalaxyCore
+import GalaxyRPC
+import Logging
+import Synchronization
+
+/// The control API of DESIGN §5: the JSON-RPC methods galaxyd answers, as documented in
+/// protocol/galaxyd.openrpc.json (served by `rpc.discover`).
+struct ControlAPI: Sendable {
+    let engine: JobEngine
+    let scheduler: Scheduler
+    let statusSource: StatusSource
+    let isLeader: @Sendable () -> Bool
+
+    static let documentedMethods: [String] = ["runDaily", "backfill", "status", "cancel", "rpc.discover"]
+
+    var registry: MethodRegistry {
+        var registry = MethodRegistry()
+        registry.register(GalaxyMethod.runDaily, mutating: true, params: RunDailyParams.self) { context, params in
+            try requireLeader()
+            let date = params.date?.date ?? scheduler.today
+            logMutation(context, "runDaily", "date=\(date)")
+            let (runId, already) = try await mapped { try await engine.runDaily(date: date, requestedBy: requester(context)) }
+            return RunStartedResult(runId: runId, alreadyRunning: already)
+        }
+        registry.register(GalaxyMethod.backfill, mutating: true, params: BackfillParams.self) { context, params in
+            try requireLeader()
+            let today = scheduler.today
+            try params.validate(currentYear: today.year)
+            logMutation(context, "backfill", "startYear=\(params.startYear)")
+            let (runId, already) = try await mapped {
+                try await engine.backfill(
+                    startYear: params.startYear, datasets: params.datasets, onlyFailed: params.onlyFailed ?? false,
+                    end: today, requestedBy: requester(context))
+            }
+            return RunStartedResult(runId: runId, alreadyRunning: already)
+        }
+        registry.register(GalaxyMethod.cancel, mutating: true, params: CancelParams.self) { context, params in
+            logMutation(context, "cancel", "run=\(params.runId)")
+            let state = try await mapped { try await engine.cancel(params.runId) }
+            return CancelResult(runId: params.runId, state: state == "cancelling" ? "cancelling" : state)
+        }
+        registry.register(GalaxyMethod.status, mutating: false, params: StatusParams.self) { _, params in
+            try await mapped { try await statusSource.report(runId: params.runId) }
+        }
+        registry.register(GalaxyMethod.discover, mutating: false) { _, _ in
+            try JSONValue(parsing: OpenRPCDocument.json)
+        }
+        return registry
+    }
+
+    private func requireLeader() throws(JSONRPCError) {
+        guard isLeader() else {
+            throw JSONRPCError(
+                code: GalaxyErrorCode.standby,
+                message: "this galaxyd is a standby; the leader (the daemon holding the scheduler lock) runs jobs")
+        }
+    }
+
+    private func requester(_ context: RPCRequestContext) -> String {
+        context.peer.map { "uid=\($0.uid) pid=\($0.pid)" } ?? "unknown peer"
+    }
+
+    private func logMutation(_ context: RPCRequestContext, _ method: String, _ detail: String) {
+        context.logger.notice("\(method) \(detail)", metadata: [
+            "peer_pid": "\(context.peer?.pid ?? -1)", "peer_uid": "\(context.peer?.uid ?? UInt32.max)",
+        ])
+    }
+
+    /// Turns the engine's refusals into their JSON-RPC errors.
+    private func mapped<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as JobEngineError {
+            throw error.rpcError
+        }
+    }
+}
+
+/// Assembles `status` from the engine, the scheduler and the database.
+final class StatusSource: Sendable {
+    let engine: JobEngine
+    let scheduler: Scheduler
+    let store: SupervisorDatabase
+    let settings: SupervisorSettings
+    let socketDescription: String
+    let started = Date()
+    let ready: @Sendable () -> Bool
+    let isLeader: @Sendable () -> Bool
+    /// The breaker row and whether the database answered, refreshed in the background by ``refresh()``: `status`
+    /// never waits for the database, so it stays fast under fifty polling clients and answers while PostgreSQL is away.
+    private let breakerCache = Mutex<(status: BreakerStatus, reachable: Bool)?>(nil)
+
+    init(engine: JobEngine, scheduler: Scheduler, store: SupervisorDatabase, settings: SupervisorSettings,
+         socketDescription: String, ready: @escaping @Sendable () -> Bool, isLeader: @escaping @Sendable () -> Bool) {
+        self.engine = engine
+        self.scheduler = scheduler
+        self.store = store
+        self.settings = settings
+        self.socketDescription = socketDescription
+        self.ready = ready
+        self.isLeader = isLeader
+    }
+
+    func report(runId: Int64?) async throws -> StatusReport {
+        let leader = isLeader()
+        var runs: [RunStatus]
+        var databaseState = "ok"
+        if leader {
+            runs = try await engine.runStatuses(runId: runId)
+        } else {
+            // A standby runs nothing itself: it shows what the leader recorded.
+            do {
+                runs = try await store.recentRuns(limit: 20)
+                if let runId {
+                    runs = runs.filter { $0.id == runId }
+                    if runs.isEmpty { throw JobEngineError.runNotFound(runId) }
+                }
+            } catch let error as JobEngineError {
+                throw error
+            } catch {
+                runs = []
+                databaseState = "unavailable"
+            }
+        }
+        let source = settings.configuration.source
+        let (breaker, reachable) = breakerCache.withLock { $0 } ?? (BreakerStatus(state: "closed", openUntil: nil, reason: nil), true)
+        if !reachable { databaseState = "unavailable" }
+        return StatusReport(
+            daemon: DaemonStatus(
+                version: settings.version, pid: getpid(), startedAt: Timestamps.rfc3339(started),
+                uptimeSeconds: (Date().timeIntervalSince(started) * 10).rounded() / 10, ready: ready(),
+                leader: leader, socket: socketDescription, database: databaseState),
+            schedule: await scheduler.status(),
+            children: await engine.childStatuses(),
+            runs: runs,
+            source: SourceStatus(kind: source.rawValue, rate: settings.configuration.rate, breaker: breaker))
+    }
+
+    /// Re-reads the source's breaker (the daemon calls this on its status beat).
+    func refresh() async {
+        let source = settings.configuration.source.rawValue
+        var status = BreakerStatus(state: "closed", openUntil: nil, reason: nil)
+        var reachable = true
+        do {
+            if let open = try await store.breaker(for: source) {
+                status = BreakerStatus(state: "open", openUntil: Timestamps.rfc3339(open.openUntil), reason: open.reason)
+            }
+        } catch {
+            reachable = false
+        }
+        breakerCache.withLock { $0 = (status, reachable) }
+    }
+}

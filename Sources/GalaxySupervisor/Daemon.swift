@@ -1,0 +1,249 @@
+import Foundation
+import GalaxyCore
+import GalaxyPostgres
+import GalaxyRPC
+import GalaxySystemd
+import Logging
+import UnixSignals
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Everything galaxyd needs to start, decided by the executable from flags, environment and systemd.
+public struct DaemonOptions: Sendable {
+    public var settings: SupervisorSettings
+    /// What systemd handed over (notify socket, watchdog, listen fds), already removed from the environment.
+    public var systemd: SystemdEnvironment
+    /// The daemon's environment without the systemd variables: what children may inherit from.
+    public var environment: [String: String]
+    public var rpc = RPCServerConfiguration()
+    public var clock: any SchedulerClock = SystemSchedulerClock()
+    /// Who may call mutating methods besides root and the daemon's own uid.
+    public var adminGroupID: UInt32?
+    /// How long to keep retrying an unreachable database at start before giving up.
+    public var startupTimeout: Duration = .seconds(50)
+
+    public init(settings: SupervisorSettings, systemd: SystemdEnvironment, environment: [String: String]) {
+        self.settings = settings
+        self.systemd = systemd
+        self.environment = environment
+    }
+}
+
+/// Why galaxyd could not start; printed as one line, the exit status tells systemd whether restarting can help.
+public struct DaemonStartError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    /// 78 (EX_CONFIG) for configuration, 1 otherwise.
+    public let exitCode: Int32
+}
+
+/// galaxyd: migrations, leadership, the control socket, the scheduler, the watchdog, and an orderly stop.
+///
+/// Start-up order matters to systemd: `READY=1` is sent only once migrations ran and the socket is listening, so
+/// `systemctl start` returning means galaxyd answers. On SIGTERM or SIGINT it stops accepting, stops its children
+/// (TERM, grace, KILL), records their tasks as interrupted for the next daemon to resume, and returns.
+public enum GalaxyDaemon {
+    public static func run(_ options: DaemonOptions, logger: Logger) async throws {
+        let settings = options.settings
+        let notifier: ServiceNotifier
+        do {
+            notifier = try ServiceNotifier(socket: options.systemd.notifySocket)
+        } catch {
+            throw DaemonStartError(description: "NOTIFY_SOCKET: \(error)", exitCode: 78)
+        }
+        let cron: (daily: CronSchedule, snapshot: CronSchedule)
+        do {
+            cron = (
+                try CronSchedule(settings.configuration.dailyCron, timeZoneIdentifier: settings.configuration.timeZoneIdentifier),
+                try CronSchedule(settings.configuration.snapshotCron, timeZoneIdentifier: settings.configuration.timeZoneIdentifier)
+            )
+        } catch {
+            throw DaemonStartError(description: "GALAXY_DAILY_CRON/GALAXY_SNAPSHOT_CRON/GALAXY_TZ: \(error)", exitCode: 78)
+        }
+
+        let database = DatabaseWorker(url: settings.configuration.databaseURL, name: "galaxy-db")
+        defer { database.shutdown() }
+        let store = SupervisorDatabase(database: database)
+        try await migrate(store, notifier: notifier, timeout: options.startupTimeout, logger: logger)
+
+        try prepareRuntimeDirectory(settings.runtimeDirectory)
+        unlink(settings.childNotifySocketPath)
+        let childListener: NotifyListener
+        do {
+            childListener = try NotifyListener(address: settings.childNotifySocketPath)
+        } catch {
+            throw DaemonStartError(description: "cannot listen for collectors at \(settings.childNotifySocketPath): \(error)", exitCode: 1)
+        }
+        defer {
+            childListener.close()
+            unlink(settings.childNotifySocketPath)
+        }
+        let board = ChildHealthBoard()
+        let boardTask = Task { await board.consume(childListener) }
+        defer { boardTask.cancel() }
+
+        let engine = JobEngine(
+            settings: settings, store: store, board: board, environment: options.environment, logger: logger)
+        let scheduler = Scheduler(
+            engine: engine, store: store, clock: options.clock, daily: cron.daily, snapshot: cron.snapshot,
+            logger: logger)
+
+        let leaderLock = LeaderLock(url: settings.configuration.databaseURL)
+        let leader = SharedFlag()
+        let ready = SharedFlag()
+        @Sendable func becomeLeaderIfPossible() async {
+            let held = await leaderLock.acquireOrConfirm()
+            let was = leader.exchange(held)
+            if held, !was {
+                logger.notice("leader: this galaxyd runs the schedule")
+                await engine.recover(end: scheduler.today)
+                await scheduler.catchUp()
+            } else if !held, was {
+                logger.error("lost the leader lock (database connection lost?); standing by")
+            } else if !held {
+                logger.info("standby: another galaxyd holds the scheduler lock")
+            }
+        }
+        await becomeLeaderIfPossible()
+
+        let address: RPCListenAddress
+        if let inherited = options.systemd.listenFileDescriptors.first {
+            address = .adopted(fileDescriptor: inherited.fileDescriptor)
+        } else {
+            address = .path(settings.configuration.socketPath)
+        }
+        let statusSource = StatusSource(
+            engine: engine, scheduler: scheduler, store: store, settings: settings,
+            socketDescription: options.systemd.listenFileDescriptors.isEmpty
+                ? settings.configuration.socketPath : "socket-activated (fd \(options.systemd.listenFileDescriptors[0].fileDescriptor))",
+            ready: { ready.value }, isLeader: { leader.value })
+        let api = ControlAPI(
+            engine: engine, scheduler: scheduler, statusSource: statusSource,
+            isLeader: { leader.value })
+        let server: RPCServer
+        do {
+            server = try await RPCServer.bind(
+                address, methods: api.registry,
+                authorisation: RPCAuthorisationPolicy(daemonUID: geteuid(), adminGroupID: options.adminGroupID),
+                configuration: options.rpc, logger: logger)
+        } catch {
+            throw DaemonStartError(description: "control socket: \(error)", exitCode: 1)
+        }
+
+        await statusSource.refresh()
+        ready.set(true)
+        try? notifier.ready(status: statusLine(leader: leader.value, active: 0))
+        logger.notice("galaxyd ready", metadata: [
+            "socket": "\(address)", "pid": "\(getpid())", "version": "\(settings.version)",
+            "leader": "\(leader.value)",
+        ])
+
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    try await server.run()
+                } catch {
+                    logger.error("control socket stopped: \(error)")
+                }
+            }
+            group.addTask { await scheduler.run(isLeader: { leader.value }) }
+            group.addTask {
+                // Leadership: a standby keeps trying; a leader keeps confirming it still holds the lock.
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: settings.leaderRetryInterval)
+                    if Task.isCancelled { break }
+                    await becomeLeaderIfPossible()
+                }
+            }
+            group.addTask {
+                await watchdogAndStatus(
+                    notifier: notifier, watchdog: options.systemd.watchdog, engine: engine,
+                    leader: { leader.value }, logger: logger)
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    await statusSource.refresh()
+                    try? await Task.sleep(for: .seconds(2))
+                }
+            }
+            // The first SIGTERM or SIGINT ends the daemon.
+            for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+                logger.notice("received \(signal): stopping")
+                break
+            }
+            ready.set(false)
+            try? notifier.stopping(status: "stopping: collectors are being stopped")
+            server.shutdown()
+            await engine.shutdown()
+            group.cancelAll()
+        }
+        await leaderLock.release()
+        logger.notice("galaxyd stopped")
+    }
+
+    /// Runs migrations, retrying while the database is unreachable (it may start after us) up to `timeout`.
+    private static func migrate(_ store: SupervisorDatabase, notifier: ServiceNotifier, timeout: Duration, logger: Logger)
+        async throws
+    {
+        let deadline = ContinuousClock.now + timeout
+        var delay = Duration.milliseconds(250)
+        while true {
+            do {
+                let applied = try await store.migrate()
+                if !applied.isEmpty { logger.notice("applied migrations \(applied)") }
+                return
+            } catch let error as PostgresError where error.kind == .connection && ContinuousClock.now < deadline {
+                try? notifier.status("waiting for the database: \(error.message)")
+                logger.warning("database not reachable yet: \(error)")
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            } catch {
+                throw DaemonStartError(description: "cannot prepare the database: \(error)", exitCode: 1)
+            }
+        }
+    }
+
+    private static func prepareRuntimeDirectory(_ path: String) throws {
+        if mkdir(path, 0o700) != 0, errno != EEXIST {
+            throw DaemonStartError(
+                description: "cannot create runtime directory \(path): \(String(cString: strerror(errno)))", exitCode: 1)
+        }
+    }
+
+    /// `WATCHDOG=1` every half watchdog interval, sent only after the engine answered: if the engine's executor is
+    /// stalled the pings stop and systemd restarts us, while a crashing collector changes nothing here. `STATUS=` is
+    /// refreshed on the same beat.
+    private static func watchdogAndStatus(
+        notifier: ServiceNotifier, watchdog: WatchdogTimer?, engine: JobEngine, leader: @Sendable () -> Bool,
+        logger: Logger
+    ) async {
+        let interval = watchdog?.pingInterval ?? .seconds(5)
+        var lastStatus = ""
+        while !Task.isCancelled {
+            let alive = await engine.ping()
+            let active = await engine.activeRunCount
+            if alive, watchdog != nil { try? notifier.watchdog() }
+            let line = statusLine(leader: leader(), active: active)
+            if line != lastStatus {
+                try? notifier.status(line)
+                lastStatus = line
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    private static func statusLine(leader: Bool, active: Int) -> String {
+        (leader ? "leader" : "standby") + (active == 0 ? ", idle" : ", \(active) run(s) active")
+    }
+}
+
+/// A Bool that tasks share (the leader and ready flags).
+final class SharedFlag: Sendable {
+    private let storage = Atomic<Bool>(false)
+    var value: Bool { storage.load(ordering: .acquiring) }
+    func set(_ newValue: Bool) { storage.store(newValue, ordering: .releasing) }
+    /// Sets the flag and returns its previous value.
+    func exchange(_ newValue: Bool) -> Bool { storage.exchange(newValue, ordering: .acquiringAndReleasing) }
+}

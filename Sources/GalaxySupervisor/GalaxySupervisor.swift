@@ -1,2 +1,0 @@
-/// GalaxySupervisor: child supervision, job engine, scheduler and RPC handlers (issues 5 and 6).
-public enum GalaxySupervisorModule {}

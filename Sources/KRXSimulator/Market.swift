@@ -1,0 +1,431 @@
+import Foundation
+
+/// `FLUC_TP_CD`: how a price moved against the previous session.
+public enum FluctuationCode: String, Sendable {
+    case noTrade = "0"
+    case up = "1"
+    case down = "2"
+    case unchanged = "3"
+    case upperLimit = "4"
+    case lowerLimit = "5"
+}
+
+/// One stock's session, as the simulator serves it (prices unadjusted, in won; shares; value in won).
+public struct StockDay: Sendable, Equatable {
+    public let date: SimDate
+    public let open: Int64
+    public let high: Int64
+    public let low: Int64
+    public let close: Int64
+    public let previousClose: Int64
+    public let volume: Int64
+    public let value: Int64
+    public let listedShares: Int64
+    public let fluctuation: FluctuationCode
+
+    /// `CMPPREVDD_PRC`.
+    public var change: Int64 { close - previousClose }
+    /// `MKTCAP = TDD_CLSPRC × LIST_SHRS`.
+    public var marketCap: Int64 { close * listedShares }
+    /// `FLUC_RT` in hundredths of a percent (`0.84` → 84).
+    public var changeRateHundredths: Int64 { Fixed.ratio(change * 10_000, previousClose) }
+    /// True for a halted / untraded day: O/H/L, volume and value are 0, the close is kept.
+    public var isHalted: Bool { fluctuation == .noTrade }
+}
+
+/// One stock's valuation on a session; nil members are `"-"` on the wire.
+public struct StockValuation: Sendable, Equatable {
+    public let close: Int64
+    public let eps: Int64?
+    /// Hundredths (`4.62` → 462).
+    public let perHundredths: Int64?
+    public let bps: Int64?
+    public let pbrHundredths: Int64?
+    public let dps: Int64
+    public let dividendYieldHundredths: Int64
+}
+
+/// One ETF's session.
+public struct ETFDay: Sendable, Equatable {
+    public let date: SimDate
+    public let open: Int64
+    public let high: Int64
+    public let low: Int64
+    public let close: Int64
+    public let previousClose: Int64
+    /// NAV in hundredths of a won (`41,887.33` → 4_188_733).
+    public let navHundredths: Int64
+    public let volume: Int64
+    public let value: Int64
+    public let listedShares: Int64
+    public let netAssets: Int64
+    public let fluctuation: FluctuationCode
+    /// Base index close in hundredths; nil when the index is not published (`"-"`).
+    public let indexCloseHundredths: Int64?
+    public let indexPreviousCloseHundredths: Int64?
+
+    public var change: Int64 { close - previousClose }
+    public var marketCap: Int64 { close * listedShares }
+    public var changeRateHundredths: Int64 { Fixed.ratio(change * 10_000, previousClose) }
+}
+
+/// One session of a market index (MDCSTAT00301).
+public struct IndexDay: Sendable, Equatable {
+    public let date: SimDate
+    public let openHundredths: Int64
+    public let highHundredths: Int64
+    public let lowHundredths: Int64
+    public let closeHundredths: Int64
+    public let previousCloseHundredths: Int64
+    public let volume: Int64
+    public let value: Int64
+    public let marketCap: Int64
+}
+
+/// Integer helpers for prices and ratios: KRX's numbers are exact decimals, so no floating point reaches the wire.
+enum Fixed {
+    /// `round(numerator / denominator)`, half away from zero.
+    static func ratio(_ numerator: Int64, _ denominator: Int64) -> Int64 {
+        guard denominator != 0 else { return 0 }
+        let negative = (numerator < 0) != (denominator < 0)
+        let n = numerator.magnitude
+        let d = denominator.magnitude
+        let q = Int64((n + d / 2) / d)
+        return negative ? -q : q
+    }
+
+    /// KRX stock tick size (2023 table).
+    static func tick(_ price: Int64) -> Int64 {
+        switch price {
+        case ..<2_000: 1
+        case ..<5_000: 5
+        case ..<20_000: 10
+        case ..<50_000: 50
+        case ..<200_000: 100
+        case ..<500_000: 500
+        default: 1_000
+        }
+    }
+
+    static func roundTick(_ price: Double) -> Int64 {
+        let p = Int64(max(1, min(price, 5e9)).rounded())
+        let t = tick(p)
+        return max(t, (p + t / 2) / t * t)
+    }
+
+    static func floorTick(_ p: Int64) -> Int64 { max(1, p / tick(p) * tick(p)) }
+    static func ceilTick(_ p: Int64) -> Int64 { (p + tick(p) - 1) / tick(p) * tick(p) }
+}
+
+/// The whole synthetic exchange: universe, calendar and prices, all pure functions of the seed.
+///
+/// Nothing is precomputed per day: a price on session t is a smooth walk evaluated at t plus the limit moves
+/// before t, so any day of any year costs the same and the previous close is always the previous session's close.
+/// Tests use this type to compute what the simulator served (`day(of:on:)`, `stocks(on:)`) and compare it with what
+/// a collector stored.
+public final class SimulatedMarket: Sendable {
+    public let seed: UInt64
+    public let calendar: TradingCalendar
+    /// Every stock ever listed, sorted as the portal sorts rows (by `ISU_ABBRV`, then ticker).
+    public let allStocks: [SimStock]
+    /// Every ETF ever listed, sorted by `ISU_ABBRV`.
+    public let allETFs: [SimETF]
+    private let stockIndex: [String: Int]
+    private let etfIndex: [String: Int]
+
+    static let octaves: [(period: Int, amplitude: Double)] = [
+        (1500, 0.7), (400, 0.35), (90, 0.18), (20, 0.07), (5, 0.025),
+    ]
+    static let etfOctaves: [(period: Int, amplitude: Double)] = [(1200, 0.45), (200, 0.18), (30, 0.06), (5, 0.015)]
+    static let indexOctaves: [(period: Int, amplitude: Double)] = [(1500, 0.5), (300, 0.2), (40, 0.06), (5, 0.012)]
+
+    public init(seed: UInt64, stockCount: Int = 2_900, etfCount: Int = 1_000) {
+        self.seed = seed
+        let calendar = TradingCalendar()
+        self.calendar = calendar
+        let stocks = UniverseBuilder.stocks(seed: seed, count: stockCount, calendar: calendar)
+        allStocks = stocks
+        allETFs = UniverseBuilder.etfs(
+            seed: seed, count: etfCount, calendar: calendar, taken: Set(stocks.map(\.ticker)))
+        stockIndex = Dictionary(uniqueKeysWithValues: allStocks.enumerated().map { ($1.ticker, $0) })
+        etfIndex = Dictionary(uniqueKeysWithValues: allETFs.enumerated().map { ($1.ticker, $0) })
+    }
+
+    public func isTradingDay(_ date: SimDate) -> Bool { calendar.isTradingDay(date) }
+
+    public func stock(_ ticker: String) -> SimStock? { stockIndex[ticker].map { allStocks[$0] } }
+    public func etf(_ ticker: String) -> SimETF? { etfIndex[ticker].map { allETFs[$0] } }
+
+    /// Stocks listed on `date` (for a closed day: on the last trading day before it, as KRX answers), in
+    /// portal order, optionally of one market.
+    public func stocks(on date: SimDate, market: SimMarket? = nil) -> [SimStock] {
+        guard let session = calendar.tradingDay(onOrBefore: date) else { return [] }
+        return allStocks.filter { $0.isListed(on: session) && (market == nil || $0.market == market) }
+    }
+
+    /// ETFs listed on `date` (closed day: on the previous trading day).
+    public func etfs(on date: SimDate) -> [SimETF] {
+        guard let session = calendar.tradingDay(onOrBefore: date) else { return [] }
+        return allETFs.filter { $0.isListed(on: session) }
+    }
+
+    // MARK: Look-ups by ticker (what a collector test compares its stored rows with)
+
+    /// The session of the stock `ticker` on `date`, exactly as the portal's MDCSTAT01501 and the Open API serve it.
+    public func stockDay(_ ticker: String, on date: SimDate) -> StockDay? {
+        stock(ticker).flatMap { day(of: $0, on: date) }
+    }
+
+    /// The valuation of `ticker` on `date`, as MDCSTAT03501 serves it.
+    public func valuation(_ ticker: String, on date: SimDate) -> StockValuation? {
+        stock(ticker).flatMap { valuation(of: $0, on: date) }
+    }
+
+    /// The ETF session of `ticker` on `date`, as MDCSTAT04301 and `etf_bydd_trd` serve it.
+    public func etfDay(_ ticker: String, on date: SimDate) -> ETFDay? {
+        etf(ticker).flatMap { day(of: $0, on: date) }
+    }
+
+    // MARK: Stocks
+
+    /// The stock's session on `date`; nil when `date` is not a trading day or the stock is not listed then.
+    public func day(of stock: SimStock, on date: SimDate) -> StockDay? {
+        guard calendar.isTradingDay(date), stock.isListed(on: date),
+            let t = calendar.sessionIndex(onOrBefore: date)
+        else { return nil }
+        return stockDay(stock, session: t, date: date)
+    }
+
+    /// Listed shares of `stock` on `date`: occasional issues at year boundaries.
+    public func listedShares(of stock: SimStock, on date: SimDate) -> Int64 {
+        let year = date.year
+        var shares = stock.baseShares
+        var y = max(stock.listed.year + 1, 1990)
+        while y <= year {
+            if Hash.unit(stock.key, 0x5A, y) < 0.15 { shares += stock.baseShares / 25 }
+            y += 1
+        }
+        return shares
+    }
+
+    /// The stock's valuation on a trading day (nil otherwise).
+    public func valuation(of stock: SimStock, on date: SimDate) -> StockValuation? {
+        guard let day = day(of: stock, on: date) else { return nil }
+        let c = date.components
+        let fiscalYear = c.month >= 4 ? c.year - 1 : c.year - 2
+        let reference = exp(stock.logBase + 0.3 * (Hash.unit(stock.key, 0xF1, fiscalYear) - 0.5))
+        let loss = Hash.unit(stock.key, 0xF2, fiscalYear) < stock.lossProbability
+        let earnings = Int64(reference / stock.perTarget * (0.6 + 0.8 * Hash.unit(stock.key, 0xF3, fiscalYear)))
+        let book = Int64(reference / stock.pbrTarget * (0.8 + 0.4 * Hash.unit(stock.key, 0xF4, fiscalYear)))
+        var dps: Int64 = 0
+        if !loss, earnings > 0 {
+            dps = Int64(Double(earnings) * stock.payout / 5) * 5
+        }
+        if stock.isPreferred {
+            let commonDividend = Int64(reference * 0.015 * Hash.unit(stock.key, 0xF5, fiscalYear) / 5) * 5
+            return StockValuation(
+                close: day.close, eps: nil, perHundredths: nil, bps: nil, pbrHundredths: nil, dps: commonDividend,
+                dividendYieldHundredths: Fixed.ratio(commonDividend * 10_000, day.close))
+        }
+        let eps: Int64? = loss || earnings <= 0 ? nil : earnings
+        let bps: Int64? = book > 0 ? book : nil
+        return StockValuation(
+            close: day.close, eps: eps, perHundredths: eps.map { Fixed.ratio(day.close * 100, $0) }, bps: bps,
+            pbrHundredths: bps.map { Fixed.ratio(day.close * 100, $0) }, dps: dps,
+            dividendYieldHundredths: Fixed.ratio(dps * 10_000, day.close))
+    }
+
+    func limitPercent(_ stock: SimStock, session t: Int) -> Int64 {
+        if stock.market == .konex { return 15 }
+        let date = t >= 0 && t < calendar.sessions.count ? calendar.session(t) : calendar.lastDay
+        if date.dayNumber >= Self.day20150615 { return 30 }
+        if date.dayNumber >= Self.day19981207 { return 15 }
+        return 12
+    }
+
+    static let day20150615 = SimDate(year: 2015, month: 6, day: 15)!.dayNumber
+    static let day19981207 = SimDate(year: 1998, month: 12, day: 7)!.dayNumber
+
+    func upperLimit(_ previous: Int64, percent: Int64) -> Int64 { Fixed.floorTick(previous * (100 + percent) / 100) }
+    func lowerLimit(_ previous: Int64, percent: Int64) -> Int64 {
+        Fixed.ceilTick((previous * (100 - percent) + 99) / 100)
+    }
+
+    private func shockIndex(_ stock: SimStock, _ t: Int) -> Int? {
+        stock.shockSessions.firstIndex(of: Int32(t))
+    }
+
+    private func level(_ stock: SimStock, _ t: Int) -> Double {
+        var value = stock.logBase + walk(stock.key, Self.octaves, daily: 0.02, t)
+        for (i, s) in stock.shockSessions.enumerated() where Int(s) <= t {
+            let rate = Double(limitPercent(stock, session: Int(s))) / 100
+            value += stock.shockUp[i] ? log(1 + rate) : log(1 - rate)
+        }
+        return value
+    }
+
+    private func isHalted(_ stock: SimStock, _ t: Int) -> Bool {
+        t > stock.listingSession && Hash.unit(stock.key, 0x4A17, t) < stock.haltProbability
+    }
+
+    /// The close of session t: halted sessions keep the previous close, limit sessions sit exactly on the limit.
+    func close(_ stock: SimStock, _ session: Int) -> Int64 {
+        var t = session
+        while shockIndex(stock, t) == nil && isHalted(stock, t) { t -= 1 }
+        if let i = shockIndex(stock, t) {
+            let previous = close(stock, t - 1)
+            let percent = limitPercent(stock, session: t)
+            return stock.shockUp[i] ? upperLimit(previous, percent: percent) : lowerLimit(previous, percent: percent)
+        }
+        return Fixed.roundTick(exp(level(stock, t)))
+    }
+
+    func stockDay(_ stock: SimStock, session t: Int, date: SimDate) -> StockDay {
+        let previous = close(stock, t - 1)
+        let shares = listedShares(of: stock, on: date)
+        let shock = shockIndex(stock, t)
+        if shock == nil && isHalted(stock, t) {
+            return StockDay(
+                date: date, open: 0, high: 0, low: 0, close: previous, previousClose: previous, volume: 0, value: 0,
+                listedShares: shares, fluctuation: .noTrade)
+        }
+        let c = close(stock, t)
+        let percent = limitPercent(stock, session: t)
+        let upper = upperLimit(previous, percent: percent)
+        let lower = lowerLimit(previous, percent: percent)
+        let h1 = Hash.unit(stock.key, 0x0A, t)
+        let h2 = Hash.unit(stock.key, 0x0B, t)
+        let h3 = Hash.unit(stock.key, 0x0C, t)
+        let h4 = Hash.unit(stock.key, 0x0D, t)
+        var open = min(upper, max(lower, Fixed.roundTick(Double(previous) * (1 + (h1 - 0.5) * 0.03))))
+        var high: Int64
+        var low: Int64
+        let code: FluctuationCode
+        if let shock {
+            if stock.shockUp[shock] {
+                code = .upperLimit
+                open = min(c, Fixed.roundTick(Double(previous) * (1 + h1 * 0.2)))
+                high = c
+                low = max(lower, min(open, Fixed.floorTick(Int64(Double(previous) * (1 - h3 * 0.02)))))
+            } else {
+                code = .lowerLimit
+                open = max(c, Fixed.roundTick(Double(previous) * (1 - h1 * 0.2)))
+                low = c
+                high = min(upper, max(open, Fixed.ceilTick(Int64(Double(previous) * (1 + h2 * 0.02)))))
+            }
+        } else {
+            code = c > previous ? .up : c < previous ? .down : .unchanged
+            high = min(upper, Fixed.ceilTick(Int64(Double(max(open, c)) * (1 + h2 * 0.02))))
+            low = max(lower, Fixed.floorTick(Int64(Double(min(open, c)) * (1 - h3 * 0.02))))
+        }
+        high = max(high, open, c)
+        low = min(low, open, c)
+        let volume = max(1, Int64(stock.baseVolume * exp((h4 - 0.5) * 1.6) * (shock == nil ? 1 : 3)))
+        let average = Double(open + high + low + c) / 4
+        return StockDay(
+            date: date, open: open, high: high, low: low, close: c, previousClose: previous, volume: volume,
+            value: Int64(Double(volume) * average), listedShares: shares, fluctuation: code)
+    }
+
+    // MARK: ETFs
+
+    /// The ETF's session on `date`; nil when not a trading day or not listed.
+    public func day(of etf: SimETF, on date: SimDate) -> ETFDay? {
+        guard calendar.isTradingDay(date), etf.isListed(on: date), let t = calendar.sessionIndex(onOrBefore: date)
+        else { return nil }
+        return etfDay(etf, session: t, date: date)
+    }
+
+    /// Listed units of `etf` in `date`'s year (creations/redemptions move it year to year).
+    public func listedShares(of etf: SimETF, on date: SimDate) -> Int64 {
+        let factor = 0.7 + 0.9 * Hash.unit(etf.key, 0x5B, date.year)
+        return max(10_000, Int64(Double(etf.baseShares) * factor) / 10_000 * 10_000)
+    }
+
+    private func etfHalted(_ etf: SimETF, _ t: Int) -> Bool {
+        t > etf.listingSession && Hash.unit(etf.key, 0x4A18, t) < 0.002
+    }
+
+    private func navHundredths(_ etf: SimETF, _ t: Int) -> Int64 {
+        Int64((exp(etf.logBase + walk(etf.key, Self.etfOctaves, daily: 0.012, t)) * 100).rounded())
+    }
+
+    private func etfClose(_ etf: SimETF, _ session: Int) -> Int64 {
+        var t = session
+        while etfHalted(etf, t) { t -= 1 }
+        let nav = Double(navHundredths(etf, t)) / 100
+        let price = nav * (1 + 0.004 * (Hash.unit(etf.key, 0x0E, t) - 0.5))
+        let tick: Double = price < 2_000 ? 1 : 5
+        return max(1, Int64((price / tick).rounded() * tick))
+    }
+
+    func indexHundredths(_ etf: SimETF, _ t: Int) -> Int64 {
+        Int64((exp(etf.indexLogBase + walk(etf.indexKey, Self.indexOctaves, daily: 0.01, t)) * 100).rounded())
+    }
+
+    func etfDay(_ etf: SimETF, session t: Int, date: SimDate) -> ETFDay {
+        let previous = etfClose(etf, t - 1)
+        let shares = listedShares(of: etf, on: date)
+        let nav = navHundredths(etf, t)
+        let netAssets = Hash.unit(etf.key, 0x0F, t) < 0.003 ? 0 : nav * shares / 100
+        let index = etf.indexPublished ? indexHundredths(etf, t) : nil
+        let indexPrevious = etf.indexPublished ? indexHundredths(etf, t - 1) : nil
+        if etfHalted(etf, t) {
+            return ETFDay(
+                date: date, open: 0, high: 0, low: 0, close: previous, previousClose: previous, navHundredths: nav,
+                volume: 0, value: 0, listedShares: shares, netAssets: netAssets, fluctuation: .noTrade,
+                indexCloseHundredths: index, indexPreviousCloseHundredths: indexPrevious)
+        }
+        let c = etfClose(etf, t)
+        let tick: Int64 = c < 2_000 ? 1 : 5
+        func onTick(_ x: Double) -> Int64 { max(1, Int64((x / Double(tick)).rounded()) * tick) }
+        let open = onTick(Double(previous) * (1 + (Hash.unit(etf.key, 0x1A, t) - 0.5) * 0.01))
+        let high = max(open, c, onTick(Double(max(open, c)) * (1 + Hash.unit(etf.key, 0x1B, t) * 0.008)))
+        let low = min(open, c, onTick(Double(min(open, c)) * (1 - Hash.unit(etf.key, 0x1C, t) * 0.008)))
+        let volume = max(1, Int64(etf.baseVolume * exp((Hash.unit(etf.key, 0x1D, t) - 0.5) * 2)))
+        return ETFDay(
+            date: date, open: open, high: high, low: low, close: c, previousClose: previous, navHundredths: nav,
+            volume: volume, value: Int64(Double(volume) * Double(open + high + low + c) / 4), listedShares: shares,
+            netAssets: netAssets, fluctuation: c > previous ? .up : c < previous ? .down : .unchanged,
+            indexCloseHundredths: index, indexPreviousCloseHundredths: indexPrevious)
+    }
+
+    // MARK: Indices
+
+    /// Sessions of the index `code` (e.g. `"1001"` for KOSPI: `indIdx` + `indIdx2`) in `from...to`, newest
+    /// first as MDCSTAT00301 lists them.
+    public func indexDays(code: String, from: SimDate, through to: SimDate) -> [IndexDay] {
+        let key = Hash.combine(seed, Hash.string("INDEX" + code))
+        let base = code == "1001" ? log(2_300.0) : log(500.0) + Hash.unit(key) * log(4.0)
+        func close(_ t: Int) -> Int64 {
+            Int64((exp(base + walk(key, Self.indexOctaves, daily: 0.012, t)) * 100).rounded())
+        }
+        return calendar.tradingDays(from: from, through: to).reversed().compactMap { date -> IndexDay? in
+            guard let t = calendar.sessionIndex(onOrBefore: date) else { return nil }
+            let c = close(t)
+            let previous = close(t - 1)
+            let open = Int64(Double(previous) * (1 + (Hash.unit(key, 0x2A, t) - 0.5) * 0.01))
+            let high = max(open, c) + Int64(Double(c) * 0.006 * Hash.unit(key, 0x2B, t))
+            let low = min(open, c) - Int64(Double(c) * 0.006 * Hash.unit(key, 0x2C, t))
+            let volume = Int64(4e8 * exp(Hash.unit(key, 0x2D, t)))
+            return IndexDay(
+                date: date, openHundredths: open, highHundredths: high, lowHundredths: low, closeHundredths: c,
+                previousCloseHundredths: previous, volume: volume, value: volume * 25_000,
+                marketCap: c * 1_000_000_000_0)
+        }
+    }
+
+    private func walk(_ key: UInt64, _ octaves: [(period: Int, amplitude: Double)], daily: Double, _ t: Int) -> Double {
+        var sum = 0.0
+        for (octave, (period, amplitude)) in octaves.enumerated() {
+            let purpose = UInt64(octave + 1) &* 0x1000
+            let knot = t >= 0 ? t / period : (t - period + 1) / period
+            let fraction = Double(t - knot * period) / Double(period)
+            let a = Hash.unit(key, purpose, knot) * 2 - 1
+            let b = Hash.unit(key, purpose, knot + 1) * 2 - 1
+            let s = fraction * fraction * (3 - 2 * fraction)
+            sum += amplitude * (a + (b - a) * s)
+        }
+        return sum + daily * (Hash.unit(key, 0x77, t) - 0.5)
+    }
+}

@@ -1,0 +1,209 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import KRXSimulator
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+@main
+struct KRXSim: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "krx-sim",
+        abstract: "A wire-compatible KRX simulator: data portal + Open API with deterministic data and faults.",
+        discussion: """
+            Prints its base URL (http://HOST:PORT) as the first line on stdout, logs one line per request to
+            stderr, and exits cleanly on SIGTERM/SIGINT.
+
+            Served routes (route names in brackets, used by --fault and the stats):
+              POST /comm/bldAttendant/getJsonData.cmd  bld=…MDCSTAT01501|01901|03501|03901|04301|04601|00301,
+                   finder_stkisu, finder_listdelisu                    [portal/<screen>]
+              GET  /comm/bldAttendant/executeForResourceBundle.cmd?key=B128.bld   [portal/resourceBundle]
+              GET  /contents/MDC/COMS/client/MDCCOMS001.cmd, view/login.jsp, POST MDCCOMS001D1.cmd (login),
+                   MDCCOMS001D2.cmd (logout)                            [login/<page>]
+              GET  /contents/COM/GenerateOTP.jspx, POST /contents/OPN/99/OPN99000001.jspx  [holidays/…]
+              GET  /svc/apis/sto/{stk,ksq,knx}_bydd_trd|{stk,ksq,knx}_isu_base_info, /svc/apis/etp/etf_bydd_trd
+                   ?basDd=YYYYMMDD with header AUTH_KEY                 [openapi/<api>]
+
+            Control endpoints (never counted, never faulted):
+              GET    /_sim/health                 {"ok":true,"seed":…,"today":"YYYY-MM-DD"}
+              GET    /_sim/stats                  requests per route with timestamps (seconds since start)
+              POST   /_sim/stats/reset            forget recorded requests
+              GET    /_sim/faults                 rules in force
+              POST   /_sim/faults                 add rules: {"route":"portal/MDCSTAT01501","fault":"error:503",
+                                                  "next":2} or "probability":0.3, or {"spec":"ROUTE=KIND@next=1"};
+                                                  an array adds several
+              DELETE /_sim/faults                 remove all rules (also POST /_sim/faults/clear)
+              POST   /_sim/sessions/expire        end every member session
+              POST   /_sim/quota/reset            reset the Open API daily counters
+
+            Fault syntax (--fault, repeatable): ROUTE=KIND[:PARAM][@next=N|@p=P]; ROUTE is a route name, a prefix
+            (portal, openapi, login, holidays) or *; KIND is latency:MS, hang, error[:5xx], truncate, malformed,
+            block[:403|200], unavailable, logout or ratelimit[:SECONDS]. Example: --fault 'portal=block:200@next=1'.
+            """)
+
+    @Option(help: "Port to listen on; 0 picks a free port.")
+    var port: Int = 0
+
+    @Option(help: "Address to bind.")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "Seed of the synthetic market (same seed and request → same body).")
+    var seed: UInt64 = 1
+
+    @Flag(help: "Portal data calls need a member session (HTTP 400 LOGOUT otherwise), as KRX since 2026-02.")
+    var requireLogin = false
+
+    @Option(name: .customLong("account"), help: "Member account ID:PASSWORD (repeatable; default demo:demo-password).")
+    var accounts: [String] = []
+
+    @Option(
+        name: .customLong("password-change-required"),
+        help: "Account ID whose login answers CD010 (password change required); repeatable.")
+    var passwordChangeRequired: [String] = []
+
+    @Option(name: .customLong("auth-key"), help: "Accepted Open API AUTH_KEY (repeatable; default demo-auth-key).")
+    var authKeys: [String] = []
+
+    @Option(help: "Open API calls per key per day.")
+    var quota: Int = 10_000
+
+    @Option(help: "Member session lifetime in seconds.")
+    var sessionLifetime: Int = 3600
+
+    @Option(help: "The simulator's today (YYYY-MM-DD, Asia/Seoul); fixes the clock at 18:30 KST. Default: real date.")
+    var today: String?
+
+    @Option(name: .customLong("fault"), help: "Fault rule ROUTE=KIND[:PARAM][@next=N|@p=P] (repeatable).")
+    var faults: [String] = []
+
+    @Option(help: "Common stocks generated over the whole history.")
+    var stocks: Int = 2_900
+
+    @Option(help: "ETFs generated over the whole history.")
+    var etfs: Int = 1_000
+
+    @Flag(help: "Do not log requests to stderr.")
+    var quiet = false
+
+    func validate() throws {
+        guard (0...65_535).contains(port) else { throw ValidationError("--port must be within 0…65535") }
+        for account in accounts where !account.contains(":") {
+            throw ValidationError("--account must be ID:PASSWORD (the value given has no ':')")
+        }
+        if let today, SimDate(today) == nil { throw ValidationError("--today must be a date YYYY-MM-DD, got '\(today)'") }
+        guard quota >= 0 else { throw ValidationError("--quota must be ≥ 0") }
+        guard sessionLifetime > 0 else { throw ValidationError("--session-lifetime must be > 0 seconds") }
+    }
+
+    func run() async throws {
+        var rules: [FaultRule] = []
+        for spec in faults {
+            do {
+                rules.append(try FaultRule(spec: spec))
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
+        var memberAccounts = accounts.map { text -> SimulatorAccount in
+            let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+            return SimulatorAccount(id: parts[0], password: parts.count > 1 ? parts[1] : "")
+        }
+        if memberAccounts.isEmpty { memberAccounts = [SimulatorAccount(id: "demo", password: "demo-password")] }
+        for id in passwordChangeRequired {
+            if let index = memberAccounts.firstIndex(where: { $0.id == id }) {
+                memberAccounts[index].passwordChangeRequired = true
+            } else {
+                throw ValidationError("--password-change-required \(id): no such --account")
+            }
+        }
+        var configuration = SimulatorConfiguration(
+            seed: seed, host: host, port: port, requireLogin: requireLogin, accounts: memberAccounts,
+            dailyQuota: quota, sessionLifetime: .seconds(sessionLifetime), faults: rules, stockCount: stocks,
+            etfCount: etfs)
+        if !authKeys.isEmpty { configuration.authKeys = authKeys.map { OpenAPIKey($0) } }
+        if let fixed = today.flatMap({ SimDate($0) }) { configuration.clock = .fixed(fixed) }
+        if !quiet {
+            configuration.log = { line in StandardError.write("krx-sim: " + line + "\n") }
+        }
+        let simulator: KRXSimulator
+        do {
+            simulator = try await KRXSimulator.start(configuration)
+        } catch {
+            StandardError.write("krx-sim: \(error)\n")
+            throw ExitCode(1)
+        }
+        StandardOutput.write(simulator.baseURL + "\n")
+        StandardError.write(
+            "krx-sim: serving seed \(seed), today \(configuration.clock.today.iso), "
+                + "login \(requireLogin ? "required" : "optional"), \(rules.count) fault rule(s)\n")
+        let signal = await SignalWaiter.wait(for: [SIGTERM, SIGINT])
+        StandardError.write("krx-sim: signal \(signal), shutting down\n")
+        try await simulator.shutdown()
+    }
+}
+
+/// Unbuffered writes straight to the file descriptors: the base URL must reach a parent process at once.
+enum StandardOutput {
+    static func write(_ text: String) { FileDescriptorWriter.write(text, to: 1) }
+}
+
+enum StandardError {
+    static func write(_ text: String) { FileDescriptorWriter.write(text, to: 2) }
+}
+
+enum FileDescriptorWriter {
+    static func write(_ text: String, to descriptor: Int32) {
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            if written <= 0 { return }
+            offset += written
+        }
+    }
+}
+
+/// Waits for the first of the given signals: the default actions are ignored and Dispatch delivers the signal
+/// on its own queue, so the simulator can close its sockets and exit 0.
+enum SignalWaiter {
+    static func wait(for signals: [Int32]) async -> Int32 {
+        for s in signals { signal(s, SIG_IGN) }
+        let box = SignalBox()
+        return await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
+            box.arm(continuation: continuation, signals: signals)
+        }
+    }
+
+    final class SignalBox: @unchecked Sendable {
+        private let lock = NSLock()
+        private var continuation: CheckedContinuation<Int32, Never>?
+        private var sources: [any DispatchSourceSignal] = []
+
+        func arm(continuation: CheckedContinuation<Int32, Never>, signals: [Int32]) {
+            lock.lock()
+            self.continuation = continuation
+            lock.unlock()
+            for s in signals {
+                let source = DispatchSource.makeSignalSource(signal: s, queue: .global())
+                source.setEventHandler { [self] in fire(s) }
+                source.resume()
+                lock.lock()
+                sources.append(source)
+                lock.unlock()
+            }
+        }
+
+        private func fire(_ signal: Int32) {
+            lock.lock()
+            let continuation = self.continuation
+            self.continuation = nil
+            lock.unlock()
+            continuation?.resume(returning: signal)
+        }
+    }
+}
+

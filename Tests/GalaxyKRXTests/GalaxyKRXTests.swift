@@ -1,1 +1,0 @@
-// Tests for GalaxyKRX arrive with the module's issue.

@@ -1,1 +1,0 @@
-// Tests for GalaxyPostgres arrive with the module's issue.

@@ -1,1 +1,0 @@
-// Tests for GalaxySupervisor arrive with the module's issue.

@@ -1,1 +1,0 @@
-// Tests for KRXSimulator arrive with the module's issue.
