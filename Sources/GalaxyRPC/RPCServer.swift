@@ -280,15 +280,16 @@ public final class RPCServer: Sendable {
         let eventLoop = channel.eventLoop
         let connectionLogger = logger
         do {
-            let asyncChannel = try await eventLoop.submit {
+            let (asyncChannel, framer) = try await eventLoop.submit {
                 let wrapped = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
                     wrappingChannelSynchronously: channel,
                     configuration: .init(
                         backPressureStrategy: .init(lowWatermark: 2, highWatermark: 16),
                         isOutboundHalfClosureEnabled: false))
-                try channel.pipeline.syncOperations.handler(type: LineFramingHandler.self).attach()
+                let framer = try channel.pipeline.syncOperations.handler(type: LineFramingHandler.self)
+                framer.attach()
                 try channel.syncOptions?.setOption(.autoRead, value: true)
-                return wrapped
+                return (wrapped, NIOLoopBound(framer, eventLoop: eventLoop))
             }.get()
             try await asyncChannel.executeThenClose { inbound, outbound in
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -300,7 +301,12 @@ public final class RPCServer: Sendable {
                         defer { slotReleases.finish() }
                         for await answer in answers {
                             let buffer = try await answer.get()
-                            try await outbound.write(buffer)
+                            if buffer.readableBytes > 0 {
+                                try await outbound.write(buffer)
+                            } else {
+                                // Nothing to send: tell the framer without a round trip through the writer.
+                                eventLoop.execute { framer.value.acknowledgeUnansweredLine() }
+                            }
                             slotReleases.yield()
                         }
                     }
