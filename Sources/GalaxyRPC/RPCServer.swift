@@ -171,7 +171,11 @@ public final class RPCServer: Sendable {
             for channel in channels {
                 channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
             }
-            guard !channels.isEmpty else { return }
+            guard !channels.isEmpty else {
+                // Nothing is being served; close connections accepted but never taken up by the loop.
+                for channel in state.withLock({ Array($0.open.values) }) { channel.close(promise: nil) }
+                return
+            }
             let grace = configuration.shutdownGracePeriod
             group.addTask {
                 await withTaskGroup(of: Void.self) { race in
