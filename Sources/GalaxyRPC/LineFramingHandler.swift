@@ -19,9 +19,11 @@ public struct RPCLineTooLongError: Error, Sendable, CustomStringConvertible {
 /// the server got round to it.
 ///
 /// It closes the connection when
-/// - no request is outstanding, no partial line is buffered and nothing happened for `idleTimeout`;
-/// - a started line has not been finished within `lineTimeout` (a slowloris client);
-/// - the peer has not read its responses for `idleTimeout` (the channel stayed unwritable).
+/// - no request is outstanding, no partial line is buffered and nothing happened for `idleTimeout` (counted from
+///   when the server started serving the connection, `attach()`);
+/// - a started line has not been finished within `lineTimeout` while the server owed nothing and so was waiting for
+///   it (a slowloris client; while requests are outstanding the server itself may have stopped reading);
+/// - the peer has not read its responses for `writeTimeout` (the channel stayed unwritable).
 final class LineFramingHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -30,6 +32,7 @@ final class LineFramingHandler: ChannelDuplexHandler {
 
     private let maxLineBytes: Int
     private let idleTimeout: TimeAmount
+    private let writeTimeout: TimeAmount
     private let lineTimeout: TimeAmount
     private let logger: Logger
 
@@ -47,7 +50,11 @@ final class LineFramingHandler: ChannelDuplexHandler {
     private var heldError: (any Error)? = nil
     private var heldInputClosed = false
 
-    init(maxLineBytes: Int, idleTimeout: TimeAmount, lineTimeout: TimeAmount, logger: Logger) {
+    init(
+        maxLineBytes: Int, idleTimeout: TimeAmount, lineTimeout: TimeAmount, writeTimeout: TimeAmount,
+        logger: Logger
+    ) {
+        self.writeTimeout = writeTimeout
         self.maxLineBytes = maxLineBytes
         self.idleTimeout = idleTimeout
         self.lineTimeout = lineTimeout
@@ -70,6 +77,9 @@ final class LineFramingHandler: ChannelDuplexHandler {
     func attach() {
         guard !attached, let context else { return }
         attached = true
+        lastActivity = .now()
+        if partialLineSince != nil { partialLineSince = lastActivity }
+        rearm(context: context)
         let lines = heldLines
         heldLines = []
         for line in lines { context.fireChannelRead(wrapInboundOut(line)) }
@@ -171,15 +181,13 @@ final class LineFramingHandler: ChannelDuplexHandler {
 
     /// Counts an answer that is not sent (a notification, or a batch of them), so the connection no longer owes it.
     func acknowledgeUnansweredLine() {
-        pendingResponses = max(0, pendingResponses - 1)
-        lastActivity = .now()
+        answered()
         if let context { rearm(context: context) }
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let response = unwrapOutboundIn(data)
-        pendingResponses = max(0, pendingResponses - 1)
-        lastActivity = .now()
+        answered()
         rearm(context: context)
         if response.readableBytes == 0 {
             promise?.succeed(())
@@ -194,6 +202,14 @@ final class LineFramingHandler: ChannelDuplexHandler {
         context.fireChannelWritabilityChanged()
     }
 
+    /// One owed answer was given (or needs none). When the last one is given, a buffered partial line starts its
+    /// own clock: until then the server, not the peer, was the one not reading.
+    private func answered() {
+        pendingResponses = max(0, pendingResponses - 1)
+        lastActivity = .now()
+        if pendingResponses == 0, partialLineSince != nil { partialLineSince = lastActivity }
+    }
+
     // MARK: timers
 
     private func rearm(context: ChannelHandlerContext) {
@@ -202,8 +218,8 @@ final class LineFramingHandler: ChannelDuplexHandler {
 
     private func nextDeadline() -> NIODeadline {
         var deadline = lastActivity + idleTimeout
-        if let partialLineSince { deadline = min(deadline, partialLineSince + lineTimeout) }
-        if let unwritableSince { deadline = min(deadline, unwritableSince + idleTimeout) }
+        if let partialLineSince, pendingResponses == 0 { deadline = min(deadline, partialLineSince + lineTimeout) }
+        if let unwritableSince { deadline = min(deadline, unwritableSince + writeTimeout) }
         return deadline
     }
 
@@ -219,10 +235,15 @@ final class LineFramingHandler: ChannelDuplexHandler {
     private func check(context: ChannelHandlerContext) {
         guard context.channel.isActive else { return }
         let now = NIODeadline.now()
+        guard attached else {
+            // Not served yet: the wait is the server's, not the peer's.
+            armTimer(context: context, at: now + idleTimeout)
+            return
+        }
         var reason: String? = nil
-        if let unwritableSince, now >= unwritableSince + idleTimeout {
+        if let unwritableSince, now >= unwritableSince + writeTimeout {
             reason = "peer stopped reading responses"
-        } else if let partialLineSince, now >= partialLineSince + lineTimeout {
+        } else if let partialLineSince, pendingResponses == 0, now >= partialLineSince + lineTimeout {
             reason = "request line not finished in time"
         } else if pendingResponses == 0, partialLineSince == nil, now >= lastActivity + idleTimeout {
             reason = "idle"

@@ -15,11 +15,12 @@ public struct RPCServerConfiguration: Sendable {
     /// Connections one uid may hold at once (root is exempt), so one user's runaway script cannot take every slot
     /// from the others.
     public var maxConnectionsPerUID: Int = 16
-    /// A connection with no outstanding request and no traffic for this long is closed; so is one whose peer does not
-    /// read its responses for this long.
+    /// A connection with no outstanding request and no traffic for this long is closed.
     public var idleTimeout: TimeAmount = .seconds(60)
     /// A started line must be finished within this time (a client trickling bytes cannot hold a slot forever).
     public var lineTimeout: TimeAmount = .seconds(10)
+    /// A peer that does not read its answers for this long (the socket stays full) is disconnected.
+    public var writeTimeout: TimeAmount = .seconds(10)
     /// Requests of one connection processed concurrently (answers are still written in request order).
     public var maxInFlightPerConnection: Int = 8
     /// Most requests in one batch; more → -32600.
@@ -127,7 +128,8 @@ public final class RPCServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(
                         LineFramingHandler(
                             maxLineBytes: config.maxLineBytes, idleTimeout: config.idleTimeout,
-                            lineTimeout: config.lineTimeout, logger: connectionLogger))
+                            lineTimeout: config.lineTimeout, writeTimeout: config.writeTimeout,
+                            logger: connectionLogger))
                     let key = ObjectIdentifier(channel)
                     state.withLock { $0.open[key] = channel }
                     channel.closeFuture.whenComplete { _ in _ = state.withLock { $0.open.removeValue(forKey: key) } }
