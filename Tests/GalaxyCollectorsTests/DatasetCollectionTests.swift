@@ -100,7 +100,8 @@ struct DatasetCollectionTests {
             #expect(
                 try scalarInt(connection, "SELECT count(*) FROM sectors WHERE date = $1", [tradingDay])
                     == stocks.filter { $0.market != .konex }.count)
-            #expect(try scalarInt(connection, "SELECT count(*) FROM etf_prices WHERE date = $1", [tradingDay]) == etfs.count)
+            #expect(
+                try scalarInt(connection, "SELECT count(*) FROM etf_prices WHERE date = $1", [tradingDay]) == etfs.count)
 
             let alphanumeric = try #require(stocks.first { $0.ticker.contains(where: \.isLetter) })
             let master = try rows(connection, "SELECT isin, name FROM stocks WHERE ticker = $1", [alphanumeric.ticker])
@@ -109,8 +110,9 @@ struct DatasetCollectionTests {
                                     [stocks.first { $0.market == .kospi }!.ticker, tradingDay])
             #expect(industry.first?["industry"] == .some(stocks.first { $0.market == .kospi }!.industry))
 
-            let etfRows = try rows(connection, "SELECT ticker, close, volume, base_index_close FROM etf_prices WHERE date = $1",
-                                   [tradingDay])
+            let etfRows = try rows(
+                connection, "SELECT ticker, close, volume, base_index_close FROM etf_prices WHERE date = $1",
+                [tradingDay])
             let byTicker = Dictionary(uniqueKeysWithValues: etfRows.map { ($0["ticker"]!!, $0) })
             for etf in etfs.prefix(30) {
                 let day = try #require(market.day(of: etf, on: tradingDay.sim))
