@@ -170,9 +170,11 @@ public final class CollectorRun {
         var logger = logger
         logger[metadataKey: "date"] = "\(date.iso)"
         let fetched: DayFetch
+        reporter?.touch()
         let fetchStarted = ContinuousClock.now
         let attempt = Result { try source.fetch(dataset, on: date) }
         fetchSeconds += Self.seconds(ContinuousClock.now - fetchStarted)
+        reporter?.touch()
         do {
             fetched = try attempt.get()
         } catch {
