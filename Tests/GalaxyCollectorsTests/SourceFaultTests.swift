@@ -29,6 +29,24 @@ struct SourceFaultTests {
         }
     }
 
+    @Test("member credentials from $CREDENTIALS_DIRECTORY (systemd LoadCredential=) log in")
+    func credentialsDirectory() async throws {
+        try await withFixture(requireLogin: true) { fixture in
+            let directory = FileManager.default.temporaryDirectory
+                .appendingPathComponent("galaxy-credentials-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            try "demo\n".write(to: directory.appendingPathComponent("krx-id"), atomically: true, encoding: .utf8)
+            try "demo-password\n".write(
+                to: directory.appendingPathComponent("krx-pw"), atomically: true, encoding: .utf8)
+            let outcome = try await fixture.collect(
+                .dataset(.valuation), .date(tradingDay, heal: 0),
+                environment: ["CREDENTIALS_DIRECTORY": directory.path, "KRX_PW": "wrong-password"])
+            #expect(outcome.exitCode == .success, "the credential files win over the variables: \(outcome)")
+            #expect(fixture.simulator.stats().count("login/MDCCOMS001D1") == 1)
+        }
+    }
+
     @Test("CD010 (password change due) → exit 77 with a clear message, no retry loop")
     func passwordChangeRequired() async throws {
         let accounts = [SimulatorAccount(id: "demo", password: "demo-password", passwordChangeRequired: true)]
