@@ -32,7 +32,8 @@ public final class Connection {
             }
         }
         guard let connection else {
-            throw PostgresError(kind: .connection, message: "libpq could not allocate a connection", target: "\(target)")
+            throw PostgresError(
+                kind: .connection, message: "libpq could not allocate a connection", target: "\(target)")
         }
         guard PQstatus(connection) == CONNECTION_OK else {
             let message = target.scrub(String(cString: PQerrorMessage(connection)).trimmingWhitespace)
@@ -117,7 +118,8 @@ public final class Connection {
     /// values here: use ``query(_:_:)``.
     public func executeScript(_ sql: String) throws(PostgresError) {
         let handle = try liveHandle()
-        _ = try checked(PQexec(handle, sql), sql: sql, expecting: [PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY])
+        let expected = [PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY]
+        _ = try checked(PQexec(handle, sql), sql: sql, expecting: expected)
     }
 
     // MARK: - Transactions
@@ -226,6 +228,12 @@ public final class Connection {
         "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
+    /// Runs `body` with the raw handle, or returns nil when closed (for ``QueryCanceller``).
+    func withHandle<R>(_ body: (OpaquePointer) -> R?) -> R? {
+        guard let handle else { return nil }
+        return body(handle)
+    }
+
     private func liveHandle() throws(PostgresError) -> OpaquePointer {
         guard let handle else {
             throw PostgresError(kind: .connectionLost, message: "the connection was closed")
@@ -243,7 +251,8 @@ public final class Connection {
     {
         guard let result else {
             let message = handle.map { String(cString: PQerrorMessage($0)).trimmingWhitespace } ?? "no connection"
-            throw PostgresError(kind: .connectionLost, message: target.scrub(message), statement: PostgresError.shorten(sql))
+            throw PostgresError(
+                kind: .connectionLost, message: target.scrub(message), statement: PostgresError.shorten(sql))
         }
         let status = PQresultStatus(result)
         if expecting.contains(status) { return QueryResult(result) }

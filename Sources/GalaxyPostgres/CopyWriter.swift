@@ -53,6 +53,12 @@ public final class CopyWriter {
         buffer[first...].reverse()
     }
 
+    /// Appends a NULL column (`copy.field(nil)` would not say which overload is meant).
+    public func null() {
+        separate()
+        appendNull()
+    }
+
     /// Ends the current row.
     public func endRow() throws(PostgresError) {
         buffer.append(UInt8(ascii: "\n"))

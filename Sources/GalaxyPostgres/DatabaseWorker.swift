@@ -18,6 +18,8 @@ public final class DatabaseWorker: @unchecked Sendable {
     private var finished = false
     /// Touched only on the worker thread.
     private var connection: Connection?
+    /// Cancels `connection`'s running statement from another thread. Touched only on the worker thread.
+    private var canceller: QueryCanceller?
 
     /// Starts the worker thread; call ``shutdown()`` when done (the thread keeps the worker alive until then).
     /// No connection is made until the first job, so a daemon reports an unreachable database from its first
@@ -36,28 +38,45 @@ public final class DatabaseWorker: @unchecked Sendable {
     /// Runs `body` with the worker's connection on the worker thread and returns its result.
     ///
     /// Fails with `.connection` when the database cannot be reached, and with a `.usage` error after ``shutdown()``.
-    public func withConnection<T: Sendable>(_ body: @Sendable (Connection) throws -> T) async throws -> T {
-        // `body` does not outlive this call: the job drops its only reference (`slot`) before resuming us, and
-        // `withoutActuallyEscaping` checks exactly that.
-        try await withoutActuallyEscaping(body) { body in
-            let slot = BodySlot(body)
-            return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-                let accepted = enqueue { [self] in
-                    let result: Result<T, any Error>
-                    do {
-                        let connection = try openConnection()
-                        result = .success(try slot.take()(connection))
-                    } catch {
-                        result = .failure(error)
+    ///
+    /// By default the job runs to completion even when the calling task is cancelled: a shutting-down daemon must
+    /// still be able to record what it interrupted. With `cancellable: true`, cancelling the calling task cancels
+    /// the job instead: one still queued never runs (`CancellationError`), one running has its statement cancelled
+    /// on the server (a ``PostgresError`` with SQLSTATE `57014`) — for long reads nobody waits for any more.
+    public func withConnection<T: Sendable>(
+        cancellable: Bool = false, _ body: @Sendable (Connection) throws -> T
+    ) async throws -> T {
+        if cancellable { try Task.checkCancellation() }
+        let job = JobCancellation()
+        return try await withTaskCancellationHandler {
+            // `body` does not outlive this call: the job drops its only reference (`slot`) before resuming us, and
+            // `withoutActuallyEscaping` checks exactly that.
+            try await withoutActuallyEscaping(body) { body in
+                let slot = BodySlot(body)
+                return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                    let accepted = enqueue { [self] in
+                        let result: Result<T, any Error>
+                        do {
+                            let connection = try openConnection()
+                            guard job.start(canceller: canceller) else {
+                                throw CancellationError()
+                            }
+                            defer { job.finish() }
+                            result = .success(try slot.take()(connection))
+                        } catch {
+                            result = .failure(error)
+                        }
+                        slot.clear()
+                        continuation.resume(with: result)
                     }
-                    slot.clear()
-                    continuation.resume(with: result)
-                }
-                if !accepted {
-                    slot.clear()
-                    continuation.resume(throwing: PostgresError.usage("the database worker was shut down"))
+                    if !accepted {
+                        slot.clear()
+                        continuation.resume(throwing: PostgresError.usage("the database worker was shut down"))
+                    }
                 }
             }
+        } onCancel: {
+            if cancellable { job.cancel() }
         }
     }
 
@@ -83,8 +102,10 @@ public final class DatabaseWorker: @unchecked Sendable {
         if let connection, connection.isOpen { return connection }
         connection?.close()
         connection = nil
+        canceller = nil
         let fresh = try Connection(url: url)
         connection = fresh
+        canceller = fresh.makeCanceller()
         return fresh
     }
 
@@ -95,6 +116,7 @@ public final class DatabaseWorker: @unchecked Sendable {
             if jobs.isEmpty && stopped {
                 connection?.close()
                 connection = nil
+                canceller = nil
                 finished = true
                 condition.broadcast()
                 condition.unlock()
@@ -120,4 +142,39 @@ private final class BodySlot<T>: @unchecked Sendable {
     }
 
     func clear() { body = nil }
+}
+
+/// The cancellation state of one job, shared between the worker thread and the task's cancellation handler.
+///
+/// The lock is held while a cancel request is sent, and `finish()` takes it too, so a cancel meant for this job can
+/// never be sent after the job finished (when it could hit the next job's statement).
+private final class JobCancellation: @unchecked Sendable {
+    private let lock = NSLock()
+    private var cancelled = false
+    private var running = false
+    private var canceller: QueryCanceller?
+
+    /// Called on the worker thread before the job runs; false if the task was already cancelled.
+    func start(canceller: QueryCanceller?) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !cancelled else { return false }
+        running = true
+        self.canceller = canceller
+        return true
+    }
+
+    func finish() {
+        lock.lock()
+        defer { lock.unlock() }
+        running = false
+        canceller = nil
+    }
+
+    func cancel() {
+        lock.lock()
+        defer { lock.unlock() }
+        cancelled = true
+        if running { canceller?.cancel() }
+    }
 }

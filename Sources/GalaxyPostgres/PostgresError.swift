@@ -58,7 +58,8 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
             text = "cannot connect to PostgreSQL"
             if let target { text += " (\(target))" }
             text += ": \(Self.oneLine(message))"
-            text += " — check GALAXY_DATABASE_URL (host, port, database, user, password) and that the server is running"
+            text += " — check GALAXY_DATABASE_URL (host, port, database, user, password)"
+            text += " and that the server is running"
         case .connectionLost:
             text = "lost the PostgreSQL connection: \(message)"
         case .server:

@@ -87,7 +87,8 @@ public struct Row {
             switch error {
             case .unexpectedNull:
                 throw PostgresError(
-                    kind: .decoding, message: "column \"\(name)\" is NULL but \(T.self) was expected; read it as \(T.self)?")
+                    kind: .decoding,
+                    message: "column \"\(name)\" is NULL but \(T.self) was expected; read it as \(T.self)?")
             case .invalid(let value):
                 let shown = value.count > 60 ? String(value.prefix(60)) + "…" : value
                 throw PostgresError(

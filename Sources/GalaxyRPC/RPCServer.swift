@@ -44,23 +44,38 @@ public final class RPCServer: Sendable {
     private let authorisation: RPCAuthorisationPolicy
     private let logger: Logger
     private let listener: NIOAsyncChannel<AcceptedConnection, Never>
-    private let state = Mutex(State())
+    private let state: LockedState
 
-    private struct State {
-        var connections: [Int: any Channel] = [:]
-        var nextConnectionNumber = 0
-        var isShuttingDown = false
+    fileprivate final class LockedState: Sendable {
+        private let mutex = Mutex(State())
+
+        func withLock<R: Sendable>(_ body: (inout State) -> R) -> R {
+            mutex.withLock { body(&$0) }
+        }
     }
 
+    fileprivate struct State: Sendable {
+        /// Connections being served, by number.
+        var connections: [Int: any Channel] = [:]
+        /// Every accepted connection still open, served or not (closed at the end of a shutdown).
+        var open: [ObjectIdentifier: any Channel] = [:]
+        var nextConnectionNumber = 0
+        var isShuttingDown = false
+        var drainWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    /// A connection as accepted on the event loop: framing installed, reading still off (`autoRead` is false until
+    /// the connection's task wraps it), so no byte arrives before someone is there to take it and dropping an
+    /// unserved one at shutdown loses nothing but an open socket (closed by `run()`).
     struct AcceptedConnection: Sendable {
-        var channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        var channel: any Channel
         var peer: PeerCredentials?
     }
 
     private init(
         configuration: RPCServerConfiguration, address: RPCListenAddress, methods: MethodRegistry,
         authorisation: RPCAuthorisationPolicy, logger: Logger,
-        listener: NIOAsyncChannel<AcceptedConnection, Never>
+        listener: NIOAsyncChannel<AcceptedConnection, Never>, state: LockedState
     ) {
         self.configuration = configuration
         self.address = address
@@ -68,6 +83,7 @@ public final class RPCServer: Sendable {
         self.authorisation = authorisation
         self.logger = logger
         self.listener = listener
+        self.state = state
     }
 
     /// Binds (or adopts) the listening socket.
@@ -94,9 +110,11 @@ public final class RPCServer: Sendable {
         }
         let config = configuration
         let connectionLogger = logger
+        let state = LockedState()
         let bootstrap = ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.backlog, value: configuration.backlog)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelOption(.autoRead, value: false)
         let listener: NIOAsyncChannel<AcceptedConnection, Never>
         do {
             listener = try await bootstrap.bind(fd) { channel in
@@ -105,12 +123,10 @@ public final class RPCServer: Sendable {
                         LineFramingHandler(
                             maxLineBytes: config.maxLineBytes, idleTimeout: config.idleTimeout,
                             lineTimeout: config.lineTimeout, logger: connectionLogger))
-                    let asyncChannel = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
-                        wrappingChannelSynchronously: channel,
-                        configuration: .init(
-                            backPressureStrategy: .init(lowWatermark: 2, highWatermark: 16),
-                            isOutboundHalfClosureEnabled: false))
-                    return AcceptedConnection(channel: asyncChannel, peer: peer)
+                    let key = ObjectIdentifier(channel)
+                    state.withLock { $0.open[key] = channel }
+                    channel.closeFuture.whenComplete { _ in _ = state.withLock { $0.open.removeValue(forKey: key) } }
+                    return AcceptedConnection(channel: channel, peer: peer)
                 }
             }
         } catch {
@@ -122,7 +138,7 @@ public final class RPCServer: Sendable {
         }
         return RPCServer(
             configuration: configuration, address: address, methods: methods, authorisation: authorisation,
-            logger: logger, listener: listener)
+            logger: logger, listener: listener, state: state)
     }
 
     /// Serves connections until `shutdown()` is called or the calling task is cancelled. In path mode the socket file
@@ -132,25 +148,15 @@ public final class RPCServer: Sendable {
             if case .path(let path, _) = address { unlink(path) }
         }
         try await withThrowingDiscardingTaskGroup { group in
-            try await listener.executeThenClose { inbound in
-                for try await connection in inbound {
-                    let admitted = state.withLock { state -> Int? in
-                        guard !state.isShuttingDown, state.connections.count < configuration.maxConnections else {
-                            return nil
-                        }
-                        state.nextConnectionNumber += 1
-                        state.connections[state.nextConnectionNumber] = connection.channel.channel
-                        return state.nextConnectionNumber
-                    }
-                    group.addTask {
-                        if let number = admitted {
-                            await self.serve(connection, number: number)
-                            _ = self.state.withLock { $0.connections.removeValue(forKey: number) }
-                        } else {
-                            await self.refuse(connection)
-                        }
+            do {
+                try await listener.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        accept(connection, in: &group)
                     }
                 }
+            } catch {
+                // Closing the listener in `shutdown()` may end the accept loop with an error; that is the plan.
+                guard isShuttingDown else { throw error }
             }
             // The listener is closed: let open connections finish what they were asked, then close them.
             let channels = state.withLock { state in
@@ -160,16 +166,67 @@ public final class RPCServer: Sendable {
             for channel in channels {
                 channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
             }
-            if !channels.isEmpty {
-                let grace = configuration.shutdownGracePeriod
-                group.addTask {
-                    try? await Task.sleep(for: .nanoseconds(grace.nanoseconds))
-                    let remaining = self.state.withLock { Array($0.connections.values) }
-                    for channel in remaining { channel.close(promise: nil) }
+            guard !channels.isEmpty else { return }
+            let grace = configuration.shutdownGracePeriod
+            group.addTask {
+                await withTaskGroup(of: Void.self) { race in
+                    race.addTask { await self.waitUntilDrained() }
+                    race.addTask { try? await Task.sleep(for: .nanoseconds(grace.nanoseconds)) }
+                    await race.next()
+                    race.cancelAll()
+                    // Release a drain waiter still suspended because the grace period ran out first.
+                    let waiters = self.state.withLock { state in
+                        defer { state.drainWaiters = [] }
+                        return state.drainWaiters
+                    }
+                    for waiter in waiters { waiter.resume() }
                 }
+                let remaining = self.state.withLock { Array($0.open.values) }
+                for channel in remaining { channel.close(promise: nil) }
             }
         }
     }
+
+    private func accept(_ connection: AcceptedConnection, in group: inout ThrowingDiscardingTaskGroup<any Error>) {
+        let admitted = state.withLock { state -> Result<Int, JSONRPCError> in
+            if state.isShuttingDown { return .failure(.shuttingDown) }
+            guard state.connections.count < configuration.maxConnections else {
+                return .failure(.tooManyConnections(limit: configuration.maxConnections))
+            }
+            state.nextConnectionNumber += 1
+            state.connections[state.nextConnectionNumber] = connection.channel
+            return .success(state.nextConnectionNumber)
+        }
+        group.addTask {
+            switch admitted {
+            case .success(let number):
+                await self.serve(connection, number: number)
+                let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
+                    state.connections.removeValue(forKey: number)
+                    guard state.connections.isEmpty else { return [] }
+                    defer { state.drainWaiters = [] }
+                    return state.drainWaiters
+                }
+                for waiter in waiters { waiter.resume() }
+            case .failure(let refusal):
+                await self.refuse(connection, with: refusal)
+            }
+        }
+    }
+
+    /// Returns when no connection is open (or when the grace period's end releases it).
+    private func waitUntilDrained() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { state -> Bool in
+                if state.connections.isEmpty || Task.isCancelled { return true }
+                state.drainWaiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    private var isShuttingDown: Bool { state.withLock { $0.isShuttingDown } }
 
     /// Stops accepting connections; requests already received are answered, then connections close and `run()`
     /// returns.
@@ -183,14 +240,17 @@ public final class RPCServer: Sendable {
 
     // MARK: - Connections
 
-    private func refuse(_ connection: AcceptedConnection) async {
+    private func refuse(_ connection: AcceptedConnection, with refusal: JSONRPCError) async {
         logger.warning(
-            "refusing control connection: too many connections",
-            metadata: ["limit": "\(configuration.maxConnections)", "peer": "\(connection.peer.map { "\($0)" } ?? "?")"])
-        let line = JSONRPCResponse(id: .null, error: .tooManyConnections(limit: configuration.maxConnections)).jsonText
-        try? await connection.channel.executeThenClose { _, outbound in
-            try await outbound.write(ByteBuffer(string: line + "\n"))
-        }
+            "refusing control connection",
+            metadata: [
+                "reason": "\(refusal.message)", "limit": "\(configuration.maxConnections)",
+                "peer": "\(connection.peer.map { "\($0)" } ?? "?")",
+            ])
+        let line = JSONRPCResponse(id: .null, error: refusal).jsonText
+        let channel = connection.channel
+        try? await channel.writeAndFlush(ByteBuffer(string: line + "\n"))
+        try? await channel.close()
     }
 
     private func serve(_ connection: AcceptedConnection, number: Int) async {
@@ -203,10 +263,20 @@ public final class RPCServer: Sendable {
         let peer = connection.peer
         let authorised = authorisation.mayMutate(peer)
         let maxInFlight = max(1, configuration.maxInFlightPerConnection)
-        let eventLoop = connection.channel.channel.eventLoop
+        let channel = connection.channel
+        let eventLoop = channel.eventLoop
         let connectionLogger = logger
         do {
-            try await connection.channel.executeThenClose { inbound, outbound in
+            let asyncChannel = try await eventLoop.submit {
+                let wrapped = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+                    wrappingChannelSynchronously: channel,
+                    configuration: .init(
+                        backPressureStrategy: .init(lowWatermark: 2, highWatermark: 16),
+                        isOutboundHalfClosureEnabled: false))
+                try channel.syncOptions?.setOption(.autoRead, value: true)
+                return wrapped
+            }.get()
+            try await asyncChannel.executeThenClose { inbound, outbound in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     let (answers, answerQueue) = AsyncStream.makeStream(of: EventLoopFuture<ByteBuffer>.self)
                     let (slots, slotReleases) = AsyncStream.makeStream(of: Void.self)
@@ -302,7 +372,7 @@ public final class RPCServer: Sendable {
                     metadata: ["method": "\(request.method)", "peer": "\(peer.map { "\($0)" } ?? "unknown")"])
                 return .error(.permissionDenied(method: request.method))
             }
-            if state.withLock({ $0.isShuttingDown }) { return .error(.shuttingDown) }
+            if isShuttingDown { return .error(.shuttingDown) }
             logger.info(
                 "mutating call",
                 metadata: [

@@ -2,6 +2,7 @@ import Foundation
 import GalaxyCore
 import GalaxyRPC
 import Logging
+import Synchronization
 
 /// The control API of DESIGN §5: the JSON-RPC methods galaxyd answers, as documented in
 /// protocol/galaxyd.openrpc.json (served by `rpc.discover`).
@@ -80,14 +81,17 @@ struct ControlAPI: Sendable {
 final class StatusSource: Sendable {
     let engine: JobEngine
     let scheduler: Scheduler
-    let store: JobStore
+    let store: SupervisorDatabase
     let settings: SupervisorSettings
     let socketDescription: String
     let started = Date()
     let ready: @Sendable () -> Bool
     let isLeader: @Sendable () -> Bool
+    /// The breaker row and whether the database answered, refreshed in the background by ``refresh()``: `status`
+    /// never waits for the database, so it stays fast under fifty polling clients and answers while PostgreSQL is away.
+    private let breakerCache = Mutex<(status: BreakerStatus, reachable: Bool)?>(nil)
 
-    init(engine: JobEngine, scheduler: Scheduler, store: JobStore, settings: SupervisorSettings,
+    init(engine: JobEngine, scheduler: Scheduler, store: SupervisorDatabase, settings: SupervisorSettings,
          socketDescription: String, ready: @escaping @Sendable () -> Bool, isLeader: @escaping @Sendable () -> Bool) {
         self.engine = engine
         self.scheduler = scheduler
@@ -120,14 +124,8 @@ final class StatusSource: Sendable {
             }
         }
         let source = settings.configuration.source
-        var breaker = BreakerStatus(state: "closed", openUntil: nil, reason: nil)
-        do {
-            if let open = try await store.breaker(for: source.rawValue) {
-                breaker = BreakerStatus(state: "open", openUntil: Timestamps.rfc3339(open.openUntil), reason: open.reason)
-            }
-        } catch {
-            databaseState = "unavailable"
-        }
+        let (breaker, reachable) = breakerCache.withLock { $0 } ?? (BreakerStatus(state: "closed", openUntil: nil, reason: nil), true)
+        if !reachable { databaseState = "unavailable" }
         return StatusReport(
             daemon: DaemonStatus(
                 version: settings.version, pid: getpid(), startedAt: Timestamps.rfc3339(started),
@@ -137,5 +135,20 @@ final class StatusSource: Sendable {
             children: await engine.childStatuses(),
             runs: runs,
             source: SourceStatus(kind: source.rawValue, rate: settings.configuration.rate, breaker: breaker))
+    }
+
+    /// Re-reads the source's breaker (the daemon calls this on its status beat).
+    func refresh() async {
+        let source = settings.configuration.source.rawValue
+        var status = BreakerStatus(state: "closed", openUntil: nil, reason: nil)
+        var reachable = true
+        do {
+            if let open = try await store.breaker(for: source) {
+                status = BreakerStatus(state: "open", openUntil: Timestamps.rfc3339(open.openUntil), reason: open.reason)
+            }
+        } catch {
+            reachable = false
+        }
+        breakerCache.withLock { $0 = (status, reachable) }
     }
 }

@@ -65,7 +65,7 @@ public enum GalaxyDaemon {
 
         let database = DatabaseWorker(url: settings.configuration.databaseURL, name: "galaxy-db")
         defer { database.shutdown() }
-        let store = JobStore(database: database)
+        let store = SupervisorDatabase(database: database)
         try await migrate(store, notifier: notifier, timeout: options.startupTimeout, logger: logger)
 
         try prepareRuntimeDirectory(settings.runtimeDirectory)
@@ -132,6 +132,7 @@ public enum GalaxyDaemon {
             throw DaemonStartError(description: "control socket: \(error)", exitCode: 1)
         }
 
+        await statusSource.refresh()
         ready.set(true)
         try? notifier.ready(status: statusLine(leader: leader.value, active: 0))
         logger.notice("galaxyd ready", metadata: [
@@ -161,6 +162,12 @@ public enum GalaxyDaemon {
                     notifier: notifier, watchdog: options.systemd.watchdog, engine: engine,
                     leader: { leader.value }, logger: logger)
             }
+            group.addTask {
+                while !Task.isCancelled {
+                    await statusSource.refresh()
+                    try? await Task.sleep(for: .seconds(2))
+                }
+            }
             // The first SIGTERM or SIGINT ends the daemon.
             for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
                 logger.notice("received \(signal): stopping")
@@ -177,7 +184,7 @@ public enum GalaxyDaemon {
     }
 
     /// Runs migrations, retrying while the database is unreachable (it may start after us) up to `timeout`.
-    private static func migrate(_ store: JobStore, notifier: ServiceNotifier, timeout: Duration, logger: Logger)
+    private static func migrate(_ store: SupervisorDatabase, notifier: ServiceNotifier, timeout: Duration, logger: Logger)
         async throws
     {
         let deadline = ContinuousClock.now + timeout

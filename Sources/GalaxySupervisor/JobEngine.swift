@@ -72,7 +72,7 @@ public actor JobEngine {
     }
 
     private let settings: SupervisorSettings
-    private let store: JobStore
+    private let store: SupervisorDatabase
     private let runner: TaskRunner
     private let board: ChildHealthBoard
     private let logger: Logger
@@ -83,7 +83,7 @@ public actor JobEngine {
     private var shuttingDown = false
     private let historyLimit = 20
 
-    init(settings: SupervisorSettings, store: JobStore, board: ChildHealthBoard, environment: [String: String],
+    init(settings: SupervisorSettings, store: SupervisorDatabase, board: ChildHealthBoard, environment: [String: String],
          logger: Logger) {
         self.settings = settings
         self.store = store
@@ -452,7 +452,7 @@ public actor JobEngine {
             $0.status.attempts = attempt
         }
         do {
-            try await store.taskStarted(taskID, pid: pid, attempts: attempt)
+            try await store.taskStarted(taskID, pid: pid)
         } catch {
             logger.warning("cannot record task start: \(error)", metadata: ["run": "\(runID)"])
         }

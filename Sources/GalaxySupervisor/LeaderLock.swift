@@ -7,8 +7,7 @@ import GalaxyPostgres
 /// thread). When the leader dies or loses its connection, PostgreSQL releases the lock and a standby's next attempt
 /// succeeds — PostgreSQL is the coordination engine; there is no home-made consensus.
 final class LeaderLock: Sendable {
-    /// `galaxy-ld` in ASCII.
-    static let key: Int64 = 0x6761_6c61_7879_2d6c
+    static let key = AdvisoryLockKey.leader
 
     private let database: DatabaseWorker
 
@@ -26,7 +25,7 @@ final class LeaderLock: Sendable {
                     + " AND objid::bigint = ($1::bigint & 4294967295)", [Self.key]
             ).scalar(as: Int64.self)
             if held > 0 { return true }
-            return try connection.query("SELECT pg_try_advisory_lock($1)", [Self.key]).scalar(as: Bool.self)
+            return try connection.tryAdvisoryLock(Self.key)
         }) ?? false
     }
 

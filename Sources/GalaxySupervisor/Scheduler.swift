@@ -15,7 +15,7 @@ public actor Scheduler {
     }
 
     private let engine: JobEngine
-    private let store: JobStore
+    private let store: SupervisorDatabase
     private let clock: any SchedulerClock
     private let schedules: [Job: CronSchedule]
     private let logger: Logger
@@ -23,7 +23,7 @@ public actor Scheduler {
     /// How far back a missed fire is still caught up (older misses are a backfill's business).
     private let catchUpWindow: TimeInterval = 4 * 24 * 3600
 
-    init(engine: JobEngine, store: JobStore, clock: any SchedulerClock, daily: CronSchedule, snapshot: CronSchedule,
+    init(engine: JobEngine, store: SupervisorDatabase, clock: any SchedulerClock, daily: CronSchedule, snapshot: CronSchedule,
          logger: Logger) {
         self.engine = engine
         self.store = store

@@ -112,6 +112,7 @@ struct TaskRunner: Sendable {
                 break
             }
         }
+        await board.barrier(socketPath: settings.childNotifySocketPath)
         let final = board.remove(child.pid)
         outcome.progress = final?.progress ?? lastProgress
         if let progress = outcome.progress, progress != lastProgress { await onProgress(progress) }

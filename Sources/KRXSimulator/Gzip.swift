@@ -23,28 +23,4 @@ enum Gzip {
         output.removeSubrange(Int(stream.total_out)...)
         return output
     }
-
-    /// Decompresses a gzip body (used by the tests' client side and to self-check).
-    public static func decompress(_ input: [UInt8]) -> [UInt8]? {
-        var stream = z_stream()
-        guard inflateInit2_(&stream, 31, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
-        defer { inflateEnd(&stream) }
-        var result: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        var status: Int32 = Z_OK
-        input.withUnsafeBufferPointer { inBuffer in
-            stream.next_in = UnsafeMutablePointer(mutating: inBuffer.baseAddress)
-            stream.avail_in = uInt(inBuffer.count)
-            repeat {
-                let produced: Int = chunk.withUnsafeMutableBufferPointer { out in
-                    stream.next_out = out.baseAddress
-                    stream.avail_out = uInt(out.count)
-                    status = inflate(&stream, Z_NO_FLUSH)
-                    return out.count - Int(stream.avail_out)
-                }
-                result.append(contentsOf: chunk[0..<produced])
-            } while status == Z_OK
-        }
-        return status == Z_STREAM_END ? result : nil
-    }
 }

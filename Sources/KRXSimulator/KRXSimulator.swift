@@ -3,6 +3,12 @@ import NIOHTTP1
 import NIOPosix
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A wire-compatible KRX simulator: the data portal (`getJsonData.cmd`, login, holiday calendar, resource bundle)
 /// and the Open API on one HTTP/1.1 port, with deterministic synthetic data and faults on demand.
 ///
@@ -25,6 +31,8 @@ public final class KRXSimulator: Sendable {
     /// Faults in force; change them at any time.
     public var faults: FaultController { core.faults }
     public var configuration: SimulatorConfiguration { core.configuration }
+    /// The simulator's "today" (Asia/Seoul): the portal serves data up to it, the Open API up to the day before.
+    public var today: SimDate { core.configuration.clock.today }
 
     let core: SimulatorCore
     private let group: MultiThreadedEventLoopGroup
@@ -154,6 +162,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func handle(context: ChannelHandlerContext, head: HTTPRequestHead) {
         let started = core.stats.elapsed()
+        let cpuStarted = Self.threadCPUSeconds()
         let (path, query) = Self.split(head.uri)
         let request = SimRequest(method: head.method, path: path, query: query, headers: head.headers, body: body)
         let decision = core.decide(request)
@@ -167,7 +176,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             case .latency: break
             case .hang:
                 if let route = decision.route { core.stats.record(route: route, at: started, status: 0) }
-                log(head, path, decision.route, status: 0, bytes: 0, started: started)
+                log(head, path, decision.route, status: 0, bytes: 0, timing: (0, 0, 0))
                 return
             case .serverError(let status):
                 response = .text(HTTPResponseStatus(statusCode: status), Pages.serverError(status))
@@ -203,6 +212,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 value: name == "JSESSIONID" ? "\(name)=\(value); Path=/; HttpOnly" : "\(name)=\(value); Path=/")
         }
         var bytes = response.body
+        let rendered = core.stats.elapsed()
         if response.compressible && decision.route != nil {
             headers.add(name: "Vary", value: "Accept-Encoding")
             if acceptsGzip, let compressed = Gzip.compress(bytes) {
@@ -210,16 +220,33 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 headers.add(name: "Content-Encoding", value: "gzip")
             }
         }
-        headers.add(name: "Content-Length", value: "\(bytes.count)")
+        let timing = (
+            render: rendered - started, total: core.stats.elapsed() - started,
+            cpu: Self.threadCPUSeconds() - cpuStarted
+        )
+        // KRX streams portal answers chunked; everything else carries a Content-Length.
+        let chunked = decision.route?.hasPrefix("portal/") == true && response.status == .ok
+            && response.contentType == SimResponse.html && head.version == .http1_1
+        if chunked {
+            headers.add(name: "Transfer-Encoding", value: "chunked")
+        } else {
+            headers.add(name: "Content-Length", value: "\(bytes.count)")
+        }
         if !keepAlive || truncate { headers.add(name: "Connection", value: "close") }
         if truncate { bytes = Array(bytes[0..<(bytes.count / 2)]) }
         let status = response.status
         let send: (ChannelHandlerContext) -> Void = { context in
             let responseHead = HTTPResponseHead(version: head.version, status: status, headers: headers)
             context.write(self.wrapOutboundOut(.head(responseHead)), promise: nil)
-            var buffer = context.channel.allocator.buffer(capacity: bytes.count)
-            buffer.writeBytes(bytes)
-            context.write(self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            let piece = chunked ? 32_768 : max(1, bytes.count)
+            var offset = 0
+            repeat {
+                let end = min(bytes.count, offset + piece)
+                var buffer = context.channel.allocator.buffer(capacity: end - offset)
+                buffer.writeBytes(bytes[offset..<end])
+                context.write(self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+                offset = end
+            } while offset < bytes.count
             if truncate {
                 context.flush()
                 context.close(promise: nil)
@@ -231,7 +258,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 done.whenComplete { _ in boundContext.value.close(promise: nil) }
             }
         }
-        log(head, path, decision.route, status: Int(status.code), bytes: bytes.count, started: started)
+        log(head, path, decision.route, status: Int(status.code), bytes: bytes.count, timing: timing)
         if decision.latencyMilliseconds > 0 {
             let boundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
             context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(decision.latencyMilliseconds))) {
@@ -246,10 +273,27 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.close(promise: nil)
     }
 
-    private func log(_ head: HTTPRequestHead, _ path: String, _ route: String?, status: Int, bytes: Int, started: Double) {
+    /// One line per request; `ms` is the wall time to produce the answer (render + compression), `render_ms` the
+    /// part spent computing the body, `cpu_ms` the CPU time of both. Never logs query strings or bodies (they carry keys and passwords).
+    private func log(
+        _ head: HTTPRequestHead, _ path: String, _ route: String?, status: Int, bytes: Int,
+        timing: (render: Double, total: Double, cpu: Double)
+    ) {
         guard let log = core.configuration.log else { return }
-        let ms = Int(((core.stats.elapsed() - started) * 1000).rounded())
-        log("\(head.method.rawValue) \(path) route=\(route ?? "control") status=\(status) bytes=\(bytes) ms=\(ms)")
+        func ms(_ seconds: Double) -> String {
+            let tenths = Int((seconds * 10_000).rounded())
+            return "\(tenths / 10).\(tenths % 10)"
+        }
+        log(
+            "\(head.method.rawValue) \(path) route=\(route ?? "control") status=\(status) bytes=\(bytes) "
+                + "ms=\(ms(timing.total)) render_ms=\(ms(timing.render)) cpu_ms=\(ms(timing.cpu))")
+    }
+
+    /// CPU time of the calling thread: unlike wall time it does not grow when other processes load the machine.
+    static func threadCPUSeconds() -> Double {
+        var spec = timespec()
+        guard clock_gettime(CLOCK_THREAD_CPUTIME_ID, &spec) == 0 else { return 0 }
+        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
     }
 
     static func split(_ uri: String) -> (String, [String: String]) {

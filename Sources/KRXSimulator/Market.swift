@@ -169,6 +169,23 @@ public final class SimulatedMarket: Sendable {
         return allETFs.filter { $0.isListed(on: session) }
     }
 
+    // MARK: Look-ups by ticker (what a collector test compares its stored rows with)
+
+    /// The session of the stock `ticker` on `date`, exactly as the portal's MDCSTAT01501 and the Open API serve it.
+    public func stockDay(_ ticker: String, on date: SimDate) -> StockDay? {
+        stock(ticker).flatMap { day(of: $0, on: date) }
+    }
+
+    /// The valuation of `ticker` on `date`, as MDCSTAT03501 serves it.
+    public func valuation(_ ticker: String, on date: SimDate) -> StockValuation? {
+        stock(ticker).flatMap { valuation(of: $0, on: date) }
+    }
+
+    /// The ETF session of `ticker` on `date`, as MDCSTAT04301 and `etf_bydd_trd` serve it.
+    public func etfDay(_ ticker: String, on date: SimDate) -> ETFDay? {
+        etf(ticker).flatMap { day(of: $0, on: date) }
+    }
+
     // MARK: Stocks
 
     /// The stock's session on `date`; nil when `date` is not a trading day or the stock is not listed then.
@@ -181,14 +198,8 @@ public final class SimulatedMarket: Sendable {
 
     /// Listed shares of `stock` on `date`: occasional issues at year boundaries.
     public func listedShares(of stock: SimStock, on date: SimDate) -> Int64 {
-        let year = date.year
-        var shares = stock.baseShares
-        var y = max(stock.listed.year + 1, 1990)
-        while y <= year {
-            if Hash.unit(stock.key, 0x5A, y) < 0.15 { shares += stock.baseShares / 25 }
-            y += 1
-        }
-        return shares
+        let index = min(max(date.year - 1990, 0), stock.sharesByYear.count - 1)
+        return stock.sharesByYear[index]
     }
 
     /// The stock's valuation on a trading day (nil otherwise).
@@ -219,10 +230,15 @@ public final class SimulatedMarket: Sendable {
     }
 
     func limitPercent(_ stock: SimStock, session t: Int) -> Int64 {
-        if stock.market == .konex { return 15 }
         let date = t >= 0 && t < calendar.sessions.count ? calendar.session(t) : calendar.lastDay
-        if date.dayNumber >= Self.day20150615 { return 30 }
-        if date.dayNumber >= Self.day19981207 { return 15 }
+        return Self.limitPercent(market: stock.market, date: date)
+    }
+
+    /// The daily price limit: ±30% since 2015-06-15, ±15% from 1998-12-07, ±12% before; KONEX ±15%.
+    static func limitPercent(market: SimMarket, date: SimDate) -> Int64 {
+        if market == .konex { return 15 }
+        if date.dayNumber >= day20150615 { return 30 }
+        if date.dayNumber >= day19981207 { return 15 }
         return 12
     }
 
@@ -240,10 +256,12 @@ public final class SimulatedMarket: Sendable {
 
     private func level(_ stock: SimStock, _ t: Int) -> Double {
         var value = stock.logBase + walk(stock.key, Self.octaves, daily: 0.02, t)
-        for (i, s) in stock.shockSessions.enumerated() where Int(s) <= t {
-            let rate = Double(limitPercent(stock, session: Int(s))) / 100
-            value += stock.shockUp[i] ? log(1 + rate) : log(1 - rate)
+        var last = -1
+        for (i, s) in stock.shockSessions.enumerated() {
+            if Int(s) > t { break }
+            last = i
         }
+        if last >= 0 { value += stock.shockShifts[last] }
         return value
     }
 

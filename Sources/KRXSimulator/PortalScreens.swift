@@ -27,7 +27,7 @@ struct PortalScreens: Sendable {
     /// The last day whose data exists (the simulator's "today"); later dates are answered like closed days.
     let today: SimDate
 
-    /// `(top-level key, body)` for a `bld`, or nil when the screen is unknown.
+    /// The JSON body for a `bld` (its last path component selects the screen), or nil when the screen is unknown.
     func render(bld: String, form: [String: String], currentDateTime: String) -> [UInt8]? {
         let screen = bld.split(separator: "/").last.map(String.init) ?? bld
         let units = Units(form: form)

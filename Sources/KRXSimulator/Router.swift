@@ -3,17 +3,26 @@ import NIOHTTP1
 
 /// A complete HTTP request as the router sees it.
 struct SimRequest {
-    var method: HTTPMethod
-    var path: String
-    var query: [String: String]
-    var headers: HTTPHeaders
-    var body: [UInt8]
-
+    let method: HTTPMethod
+    let path: String
+    let query: [String: String]
+    let headers: HTTPHeaders
+    let body: [UInt8]
     /// Form fields: query string merged with an urlencoded body (the body wins).
-    var form: [String: String] {
+    let form: [String: String]
+
+    init(method: HTTPMethod, path: String, query: [String: String], headers: HTTPHeaders, body: [UInt8]) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
         var fields = query
-        for (key, value) in FormDecoding.decode(String(decoding: body, as: UTF8.self)) { fields[key] = value }
-        return fields
+        let isJSON = headers.first(name: "Content-Type")?.contains("json") == true
+        if !isJSON {
+            for (key, value) in FormDecoding.decode(String(decoding: body, as: UTF8.self)) { fields[key] = value }
+        }
+        self.form = fields
     }
 
     var cookies: [String: String] {

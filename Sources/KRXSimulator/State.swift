@@ -32,15 +32,23 @@ public struct SimulatorStats: Sendable {
 
     /// The control endpoint's JSON: `{"total":N,"routes":{"route":{"count":n,"timestamps":[…]}},"requests":[…]}`.
     func json() -> [UInt8] {
+        // Route names come from client input (the bld), so they are escaped like any JSON string.
+        func quoted(_ text: String) -> String {
+            var w = JSONWriter(capacity: text.utf8.count + 2)
+            w.quoted(text)
+            return String(decoding: w.bytes, as: UTF8.self)
+        }
+        let counts = byRoute
+        var times: [String: [String]] = [:]
+        for record in requests { times[record.route, default: []].append(format(record.at)) }
         var out = "{\"total\":\(requests.count),\"routes\":{"
-        let routes = byRoute.keys.sorted()
-        for (i, route) in routes.enumerated() {
+        for (i, route) in counts.keys.sorted().enumerated() {
             if i > 0 { out += "," }
-            let times = timestamps(route).map { format($0) }.joined(separator: ",")
-            out += "\"\(route)\":{\"count\":\(byRoute[route] ?? 0),\"timestamps\":[\(times)]}"
+            let list = (times[route] ?? []).joined(separator: ",")
+            out += "\(quoted(route)):{\"count\":\(counts[route] ?? 0),\"timestamps\":[\(list)]}"
         }
         out += "},\"requests\":["
-        out += requests.map { "{\"route\":\"\($0.route)\",\"at\":\(format($0.at)),\"status\":\($0.status)}" }
+        out += requests.map { "{\"route\":\(quoted($0.route)),\"at\":\(format($0.at)),\"status\":\($0.status)}" }
             .joined(separator: ",")
         out += "]}"
         return Array(out.utf8)

@@ -25,8 +25,9 @@ public enum SimMarket: String, Sendable, CaseIterable {
     }
 }
 
-/// One listed share (common or preferred) over its whole life on the exchange.
-public struct SimStock: Sendable {
+/// One listed share (common or preferred) over its whole life on the exchange. A class: screens pass thousands
+/// of them around per request, and a reference costs one retain where a struct of strings costs a dozen.
+public final class SimStock: Sendable {
     /// `ISU_SRT_CD`: six characters, alphanumeric (`00104K`); never an integer.
     public let ticker: String
     /// `ISU_CD`: the ISIN (`KR7…`, or `HK…`/`KY…` for foreign listings).
@@ -63,6 +64,10 @@ public struct SimStock: Sendable {
     /// Sessions with a limit move, sorted, and the cumulative log shift after each.
     let shockSessions: [Int32]
     let shockUp: [Bool]
+    /// Cumulative log shift of the price level after each limit move (so a day's level needs no logarithms).
+    let shockShifts: [Double]
+    /// Listed shares per year from 1990 (index 0) to 2040: occasional issues at year boundaries.
+    let sharesByYear: [Int64]
     let haltProbability: Double
     let lossProbability: Double
     let perTarget: Double
@@ -73,10 +78,73 @@ public struct SimStock: Sendable {
     public func isListed(on date: SimDate) -> Bool {
         listed <= date && (delisted.map { date < $0 } ?? true)
     }
+
+    init(
+        ticker: String,
+        isin: String,
+        name: String,
+        abbreviation: String,
+        englishName: String,
+        market: SimMarket,
+        isKosdaqGlobal: Bool,
+        tier: String,
+        securityGroup: String,
+        kind: String,
+        parValue: String,
+        industry: String,
+        isPreferred: Bool,
+        listed: SimDate,
+        delisted: SimDate?,
+        key: UInt64,
+        listingSession: Int,
+        logBase: Double,
+        baseShares: Int64,
+        baseVolume: Double,
+        shockSessions: [Int32],
+        shockUp: [Bool],
+        shockShifts: [Double],
+        sharesByYear: [Int64],
+        haltProbability: Double,
+        lossProbability: Double,
+        perTarget: Double,
+        pbrTarget: Double,
+        payout: Double
+    ) {
+        self.ticker = ticker
+        self.isin = isin
+        self.name = name
+        self.abbreviation = abbreviation
+        self.englishName = englishName
+        self.market = market
+        self.isKosdaqGlobal = isKosdaqGlobal
+        self.tier = tier
+        self.securityGroup = securityGroup
+        self.kind = kind
+        self.parValue = parValue
+        self.industry = industry
+        self.isPreferred = isPreferred
+        self.listed = listed
+        self.delisted = delisted
+        self.key = key
+        self.listingSession = listingSession
+        self.logBase = logBase
+        self.baseShares = baseShares
+        self.baseVolume = baseVolume
+        self.shockSessions = shockSessions
+        self.shockUp = shockUp
+        self.shockShifts = shockShifts
+        self.sharesByYear = sharesByYear
+        self.haltProbability = haltProbability
+        self.lossProbability = lossProbability
+        self.perTarget = perTarget
+        self.pbrTarget = pbrTarget
+        self.payout = payout
+    }
+
 }
 
 /// One ETF over its whole life.
-public struct SimETF: Sendable {
+public final class SimETF: Sendable {
     public let ticker: String
     public let isin: String
     public let name: String
@@ -110,6 +178,61 @@ public struct SimETF: Sendable {
     public func isListed(on date: SimDate) -> Bool {
         listed <= date && (delisted.map { date < $0 } ?? true)
     }
+
+    init(
+        ticker: String,
+        isin: String,
+        name: String,
+        abbreviation: String,
+        englishName: String,
+        listed: SimDate,
+        delisted: SimDate?,
+        baseIndex: String,
+        indexPublished: Bool,
+        indexProvider: String,
+        leverage: String,
+        replication: String,
+        indexRegion: String,
+        assetClass: String,
+        manager: String,
+        creationUnit: Int64,
+        feeMicros: Int,
+        taxType: String,
+        key: UInt64,
+        listingSession: Int,
+        indexKey: UInt64,
+        logBase: Double,
+        indexLogBase: Double,
+        baseShares: Int64,
+        baseVolume: Double
+    ) {
+        self.ticker = ticker
+        self.isin = isin
+        self.name = name
+        self.abbreviation = abbreviation
+        self.englishName = englishName
+        self.listed = listed
+        self.delisted = delisted
+        self.baseIndex = baseIndex
+        self.indexPublished = indexPublished
+        self.indexProvider = indexProvider
+        self.leverage = leverage
+        self.replication = replication
+        self.indexRegion = indexRegion
+        self.assetClass = assetClass
+        self.manager = manager
+        self.creationUnit = creationUnit
+        self.feeMicros = feeMicros
+        self.taxType = taxType
+        self.key = key
+        self.listingSession = listingSession
+        self.indexKey = indexKey
+        self.logBase = logBase
+        self.indexLogBase = indexLogBase
+        self.baseShares = baseShares
+        self.baseVolume = baseVolume
+    }
+
 }
 
 /// Builds the deterministic universe of stocks and ETFs from a seed.
@@ -279,7 +402,6 @@ enum UniverseBuilder {
         }
     }
 
-    // swiftlint:disable:next function_parameter_count
     static func makeStock(
         key: UInt64, ticker: String, isin: String, name: String, abbreviation: String, english: String,
         market: SimMarket, global: Bool, tier: String, group: String, kind: String, parValue: String,
@@ -297,12 +419,27 @@ enum UniverseBuilder {
             ups.append(rng.unit() < 0.55)
             t += rng.int(30...900)
         }
+        var shifts: [Double] = []
+        var shift = 0.0
+        for (session, up) in zip(sessions, ups) {
+            let date = Int(session) < calendar.sessions.count ? calendar.session(Int(session)) : calendar.lastDay
+            let rate = Double(SimulatedMarket.limitPercent(market: market, date: date)) / 100
+            shift += up ? log(1 + rate) : log(1 - rate)
+            shifts.append(shift)
+        }
+        var sharesByYear: [Int64] = []
+        var current = shares
+        for year in 1990...2040 {
+            if year > listed.year && Hash.unit(key, 0x5A, year) < 0.15 { current += shares / 25 }
+            sharesByYear.append(current)
+        }
         return SimStock(
             ticker: ticker, isin: isin, name: name, abbreviation: abbreviation, englishName: english, market: market,
             isKosdaqGlobal: global, tier: tier, securityGroup: group, kind: kind, parValue: parValue,
             industry: industry, isPreferred: preferred, listed: listed, delisted: delisted, key: key,
             listingSession: listed < calendar.firstDay ? 0 : (calendar.sessionIndex(onOrBefore: listed) ?? 0),
             logBase: logBase, baseShares: shares, baseVolume: volume, shockSessions: sessions, shockUp: ups,
+            shockShifts: shifts, sharesByYear: sharesByYear,
             haltProbability: haltProbability, lossProbability: 0.05 + rng.unit() * 0.5,
             perTarget: 4 + rng.unit() * 30, pbrTarget: 0.3 + rng.unit() * 2.5,
             payout: rng.unit() < 0.4 ? 0 : 0.1 + rng.unit() * 0.4)

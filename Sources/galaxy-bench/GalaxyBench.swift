@@ -57,7 +57,7 @@ struct Ingest: ParsableCommand {
         let version = try connection.query("SHOW server_version").scalar(as: String.self)
         let total = days * rows
         let dates = Self.tradingDays(count: days)
-        print("galaxy-bench ingest: \(days) days × \(rows) rows = \(total) rows, PostgreSQL \(version), database \(name)")
+        print("galaxy-bench ingest: \(days) days × \(rows) rows = \(total) rows, PostgreSQL \(version)")
 
         // The rows are made before the clock starts: we measure storing, not generating.
         let dayRows = dates.indices.map { Self.syntheticDay($0, rows: rows) }

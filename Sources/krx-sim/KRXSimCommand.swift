@@ -15,34 +15,56 @@ struct KRXSim: AsyncParsableCommand {
         commandName: "krx-sim",
         abstract: "A wire-compatible KRX simulator: data portal + Open API with deterministic data and faults.",
         discussion: """
-            Prints its base URL (http://HOST:PORT) as the first line on stdout, logs one line per request to
-            stderr, and exits cleanly on SIGTERM/SIGINT.
+            Prints its base URL (http://HOST:PORT) as the first line on stdout,
+            logs one line per request to stderr (never passwords or keys) and
+            exits 0 on SIGTERM/SIGINT.
 
-            Served routes (route names in brackets, used by --fault and the stats):
-              POST /comm/bldAttendant/getJsonData.cmd  bld=…MDCSTAT01501|01901|03501|03901|04301|04601|00301,
-                   finder_stkisu, finder_listdelisu                    [portal/<screen>]
-              GET  /comm/bldAttendant/executeForResourceBundle.cmd?key=B128.bld   [portal/resourceBundle]
-              GET  /contents/MDC/COMS/client/MDCCOMS001.cmd, view/login.jsp, POST MDCCOMS001D1.cmd (login),
-                   MDCCOMS001D2.cmd (logout)                            [login/<page>]
-              GET  /contents/COM/GenerateOTP.jspx, POST /contents/OPN/99/OPN99000001.jspx  [holidays/…]
-              GET  /svc/apis/sto/{stk,ksq,knx}_bydd_trd|{stk,ksq,knx}_isu_base_info, /svc/apis/etp/etf_bydd_trd
-                   ?basDd=YYYYMMDD with header AUTH_KEY                 [openapi/<api>]
+            Routes [route name, used by --fault and the stats]:
+              POST /comm/bldAttendant/getJsonData.cmd         [portal/<screen>]
+                   bld=dbms/MDC/STAT/standard/MDCSTAT01501|01901|03501|03901|
+                   04301|04601|00301, dbms/comm/finder/finder_stkisu|
+                   finder_listdelisu
+              GET  /comm/bldAttendant/executeForResourceBundle.cmd
+                   ?key=B128.bld                         [portal/resourceBundle]
+              GET  /contents/MDC/COMS/client/MDCCOMS001.cmd  [login/MDCCOMS001]
+              GET  /contents/MDC/COMS/client/view/login.jsp  [login/login.jsp]
+              POST /contents/MDC/COMS/client/MDCCOMS001D1.cmd
+                   mbrId, pw, skipDup=Y             [login/MDCCOMS001D1]
+              POST /contents/MDC/COMS/client/MDCCOMS001D2.cmd (logout)
+              GET  /contents/COM/GenerateOTP.jspx             [holidays/otp]
+              POST /contents/OPN/99/OPN99000001.jspx  [holidays/OPN99000001]
+                   search_bas_yy=YYYY&code=<OTP>
+              GET  /svc/apis/sto/{stk,ksq,knx}_bydd_trd?basDd=YYYYMMDD
+              GET  /svc/apis/sto/{stk,ksq,knx}_isu_base_info?basDd=…
+              GET  /svc/apis/etp/etf_bydd_trd?basDd=…        [openapi/<api>]
+                   header AUTH_KEY (or query AUTH_KEY, or Bearer)
 
-            Control endpoints (never counted, never faulted):
-              GET    /_sim/health                 {"ok":true,"seed":…,"today":"YYYY-MM-DD"}
-              GET    /_sim/stats                  requests per route with timestamps (seconds since start)
-              POST   /_sim/stats/reset            forget recorded requests
-              GET    /_sim/faults                 rules in force
-              POST   /_sim/faults                 add rules: {"route":"portal/MDCSTAT01501","fault":"error:503",
-                                                  "next":2} or "probability":0.3, or {"spec":"ROUTE=KIND@next=1"};
-                                                  an array adds several
-              DELETE /_sim/faults                 remove all rules (also POST /_sim/faults/clear)
-              POST   /_sim/sessions/expire        end every member session
-              POST   /_sim/quota/reset            reset the Open API daily counters
+            Control endpoints (never counted in the stats, never faulted):
+              GET    /_sim/health         {"ok":true,"seed":N,"today":"…"}
+              GET    /_sim/stats          {"total":N,"routes":{ROUTE:{"count":n,
+                                          "timestamps":[s,…]}},"requests":[…]}
+                                          (seconds since start, monotonic)
+              POST   /_sim/stats/reset    forget recorded requests
+              GET    /_sim/faults         {"faults":["ROUTE=KIND@TRIGGER",…]}
+              POST   /_sim/faults         add rules, one object or an array:
+                                          {"route":"portal/MDCSTAT01501",
+                                           "fault":"error:503","next":2}
+                                          ("probability":0.3 instead of next;
+                                          neither = always), or
+                                          {"spec":"portal=logout@next=1"}
+              DELETE /_sim/faults         remove every rule
+                                          (also POST /_sim/faults/clear)
+              POST   /_sim/sessions/expire  end every member session
+              POST   /_sim/quota/reset    reset the Open API daily counters
 
-            Fault syntax (--fault, repeatable): ROUTE=KIND[:PARAM][@next=N|@p=P]; ROUTE is a route name, a prefix
-            (portal, openapi, login, holidays) or *; KIND is latency:MS, hang, error[:5xx], truncate, malformed,
-            block[:403|200], unavailable, logout or ratelimit[:SECONDS]. Example: --fault 'portal=block:200@next=1'.
+            Fault syntax (--fault, repeatable):
+              ROUTE=KIND[:PARAM][@next=N|@p=P]
+              ROUTE: a route name, a prefix (portal, openapi, login, holidays)
+                     or * for all
+              KIND:  latency:MS, hang, error[:5xx], truncate, malformed,
+                     block[:403|200], unavailable, logout, ratelimit[:SECONDS]
+              e.g.   --fault 'portal=block:200@next=1'
+                     --fault '*=latency:300@p=0.2'
             """)
 
     @Option(help: "Port to listen on; 0 picks a free port.")

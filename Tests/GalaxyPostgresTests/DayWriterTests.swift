@@ -146,7 +146,8 @@ struct DayWriterTests {
         #expect(empty.kind == .usage)
         #expect(empty.description.contains("no_session"))
         let mismatch = try #require(throws: PostgresError.self) {
-            try writer.storeDay(dataset: .valuation, date: day, status: .collected, rows: .prices(SampleRows.prices(count: 1)))
+            try writer.storeDay(
+                dataset: .valuation, date: day, status: .collected, rows: .prices(SampleRows.prices(count: 1)))
         }
         #expect(mismatch.kind == .usage)
         var duplicated = SampleRows.prices(count: 3)
@@ -166,7 +167,8 @@ struct DayWriterTests {
         let newer = TradeDate(year: 2024, month: 3, day: 4)!
         let older = TradeDate(year: 2024, month: 1, day: 2)!
         let current = StockRow(
-            ticker: "00104K", isin: "KR700104K007", name: "CJ씨푸드1우", listedOn: TradeDate(year: 1996, month: 5, day: 1),
+            ticker: "00104K", isin: "KR700104K007", name: "CJ씨푸드1우",
+            listedOn: TradeDate(year: 1996, month: 5, day: 1),
             market: "KOSPI", shareKind: "구형우선주", parValue: Decimal(5000), shares: 1_000_000)
         var stale = current
         stale.name = "옛 이름"

@@ -16,7 +16,8 @@ struct JobStoreTests {
             var startYear: Int
         }
         let runID = try store.createRun(
-            kind: "backfill", params: try PostgresJSON(encoding: Params(startYear: 2010)), requestedBy: "uid 0 (pid 42)")
+            kind: "backfill", params: try PostgresJSON(encoding: Params(startYear: 2010)),
+            requestedBy: "uid 0 (pid 42)")
         let range = DateRange(TradeDate(year: 2010, month: 1, day: 1)!, TradeDate(year: 2010, month: 12, day: 31)!)!
         let taskID = try store.addTask(runID: runID, position: 0, collector: "price", range: range)
         try store.setRunState(runID, state: "running")

@@ -42,13 +42,15 @@ struct LedgerBreakerWorkerTests {
         let now = Date(timeIntervalSince1970: 1_735_689_600)
         #expect(try store.breaker(for: "portal") == nil)
 
-        let opened = try store.open("portal", until: now.addingTimeInterval(86_400), reason: "block page (에러페이지)", at: now)
+        let opened = try store.open(
+            "portal", until: now.addingTimeInterval(86_400), reason: "block page (에러페이지)", at: now)
         #expect(opened.openUntil == now.addingTimeInterval(86_400))
         #expect(try store.openBreaker(for: "portal", at: now.addingTimeInterval(60)) == opened)
         #expect(try store.openBreaker(for: "portal", at: now.addingTimeInterval(86_401)) == nil)
 
         // Another process opening it with an earlier deadline never shortens it.
-        let again = try store.open("portal", until: now.addingTimeInterval(3600), reason: "403", at: now.addingTimeInterval(10))
+        let again = try store.open(
+            "portal", until: now.addingTimeInterval(3600), reason: "403", at: now.addingTimeInterval(10))
         #expect(again.openUntil == now.addingTimeInterval(86_400))
         #expect(again.openedAt == now)
         #expect(again.reason == "403")
@@ -138,5 +140,58 @@ struct AdvisoryLockTests {
         #expect(try second.tryAdvisoryLock(AdvisoryLockKey.leader))
         #expect(try second.advisoryUnlock(AdvisoryLockKey.leader))
         #expect(try second.advisoryUnlock(AdvisoryLockKey.leader) == false)
+    }
+}
+
+@Suite("Cancelling database work")
+struct WorkerCancellationTests {
+    @Test func cancelledTaskCancelsTheRunningStatement() async throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        // A statement timeout bounds the test if cancelling did not work (its message differs: see below).
+        let worker = DatabaseWorker(url: database.url + " options='-c statement_timeout=30000'")
+        defer { worker.shutdown() }
+        // The job blocks in the server on an advisory lock this connection holds.
+        let holder = try database.connect()
+        let key: Int64 = 4242
+        try holder.advisoryLock(key)
+        let task = Task {
+            try await worker.withConnection(cancellable: true) { connection in try connection.advisoryLock(key) }
+        }
+        // Wait (bounded) until the server shows the job waiting for the lock: then the statement is running.
+        var waiting = false
+        for _ in 0..<1000 where !waiting {
+            waiting = try holder.query(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND NOT granted", [key]
+            ).scalar(as: Int.self) == 1
+            if !waiting { try await Task.sleep(nanoseconds: 10_000_000) }
+        }
+        try #require(waiting)
+        task.cancel()
+        let error = await #expect(throws: PostgresError.self) { try await task.value }
+        #expect(error?.sqlState == "57014")
+        #expect(error?.message.contains("user request") == true)
+        // The worker and its connection carry on.
+        #expect(try await worker.withConnection { try $0.query("SELECT 5").scalar(as: Int.self) } == 5)
+    }
+
+    @Test func alreadyCancelledTaskRunsOnlyNonCancellableJobs() async throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let worker = DatabaseWorker(url: database.url)
+        defer { worker.shutdown() }
+        try await worker.withConnection { try $0.executeScript("CREATE TABLE t (id int)") }
+        let task = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            // A shutdown path in a cancelled task still records its state (the default)…
+            try await worker.withConnection { _ = try $0.query("INSERT INTO t VALUES (1)") }
+            // …while a cancellable job is not even started.
+            try await worker.withConnection(cancellable: true) { _ = try $0.query("INSERT INTO t VALUES (2)") }
+        }
+        await #expect(throws: CancellationError.self) { try await task.value }
+        let ids = try await worker.withConnection { connection in
+            try connection.query("SELECT id FROM t ORDER BY id").rows.map { try $0.decode(0, as: Int.self) }
+        }
+        #expect(ids == [1])
     }
 }

@@ -72,7 +72,9 @@ struct MigrationTests {
             Migration(version: 1, name: "one", sql: "CREATE TABLE one (id int)"),
             Migration(version: 2, name: "two", sql: "CREATE TABLE two (id int); SELECT 1/0"),
         ]
-        let error = try #require(throws: PostgresError.self) { try Migrator(migrations: migrations).migrate(connection) }
+        let error = try #require(throws: PostgresError.self) {
+            try Migrator(migrations: migrations).migrate(connection)
+        }
         #expect(error.message.contains("migration 2 (two)"))
         #expect(error.sqlState == "22012")
         #expect(try Migrator(migrations: migrations).appliedVersions(connection) == [1])

@@ -84,7 +84,7 @@ struct TransactionCopyTests {
             for id in 0..<count {
                 copy.field(Int64(id))
                 // Every awkward character COPY's text format must escape, plus Korean, plus NULLs.
-                copy.field(id % 10 == 0 ? nil : "종목\(id)\t\\\n\r end")
+                if id % 10 == 0 { copy.null() } else { copy.field("종목\(id)\t\\\n\r end") }
                 copy.field(id % 7 == 0 ? nil : Int64(id) * 1_000_000_000)
                 copy.field(Decimal(id) / 100)
                 copy.field(day)
@@ -108,6 +108,25 @@ struct TransactionCopyTests {
         #expect(try summary["days", as: Int.self] == 1)
         let name = try connection.query("SELECT name FROM bulk WHERE id = $1", [Int64(12_345)]).scalar(as: String.self)
         #expect(name == "종목12345\t\\\n\r end")
+    }
+
+    @Test func copyKeepsAwkwardTextApartFromNull() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let connection = try database.connect()
+        try connection.executeScript("CREATE TABLE t (id int, value text)")
+        let values: [String?] = ["\\N", "\\.", "", " ", "\t", "a\\b", "끝\r\n", nil, "\\", "N"]
+        try connection.copyIn("COPY t (id, value) FROM STDIN") { copy in
+            for (id, value) in values.enumerated() {
+                copy.field(Int64(id))
+                copy.field(value)
+                try copy.endRow()
+            }
+        }
+        let stored = try connection.query("SELECT value FROM t ORDER BY id").rows.map {
+            try $0.decode(0, as: String?.self)
+        }
+        #expect(stored == values)
     }
 
     @Test func failedCopyLeavesNothingAndConnectionUsable() throws {

@@ -12,6 +12,7 @@ final class OutputRecorder: Sendable {
     private let lines = Mutex<[(ChildProcess.Stream, String)]>([])
     var handler: @Sendable (ChildProcess.Stream, String) -> Void { { stream, line in self.lines.withLock { $0.append((stream, line)) } } }
     func lines(_ stream: ChildProcess.Stream) -> [String] { lines.withLock { $0.filter { $0.0 == stream }.map(\.1) } }
+    var all: [String] { lines.withLock { $0.map(\.1) } }
 }
 
 @Suite struct ChildProcessTests {

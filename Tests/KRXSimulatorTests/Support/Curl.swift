@@ -13,6 +13,10 @@ struct HTTPResult {
     let exitCode: Int32
     /// Wall time of the whole transfer.
     let seconds: Double
+    /// Bytes received on the wire for the body (compressed size when gzip was used).
+    let downloadedBytes: Int
+    /// curl's raw `-w` output (for tests that pass their own `-w`).
+    let writeOut: String
 
     var text: String { String(decoding: body, as: UTF8.self) }
 
@@ -54,7 +58,7 @@ enum Curl {
         let statusHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: statusPath))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        process.arguments = ["-s", "-o", bodyPath, "-D", headerPath, "-w", "%{http_code}"] + arguments
+        process.arguments = ["-s", "-o", bodyPath, "-D", headerPath, "-w", "%{http_code} %{size_download}"] + arguments
         process.standardOutput = statusHandle
         process.standardError = FileHandle.nullDevice
         let started = Date()
@@ -69,7 +73,10 @@ enum Curl {
         }
         let seconds = Date().timeIntervalSince(started)
         try statusHandle.close()
-        let status = Int((try? String(contentsOfFile: statusPath, encoding: .utf8)) ?? "") ?? 0
+        let rawWriteOut = (try? String(contentsOfFile: statusPath, encoding: .utf8)) ?? ""
+        let writeOut = rawWriteOut.split(separator: " ")
+        let status = writeOut.first.flatMap { Int($0) } ?? 0
+        let downloaded = writeOut.count > 1 ? Int(writeOut[1]) ?? 0 : 0
         let body = (try? Data(contentsOf: URL(fileURLWithPath: bodyPath))).map { [UInt8]($0) } ?? []
         let rawHeaders = (try? String(contentsOfFile: headerPath, encoding: .utf8)) ?? ""
         let blocks = rawHeaders.components(separatedBy: "\r\n\r\n").filter { !$0.isEmpty }
@@ -79,7 +86,8 @@ enum Curl {
             headers.append(
                 (line[..<colon].lowercased(), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
         }
-        return HTTPResult(status: status, headers: headers, body: body, exitCode: exitCode, seconds: seconds)
+        return HTTPResult(status: status, headers: headers, body: body, exitCode: exitCode, seconds: seconds,
+            downloadedBytes: downloaded, writeOut: rawWriteOut)
     }
 
     /// `POST /comm/bldAttendant/getJsonData.cmd` with a form, as pykrx sends it.

@@ -1,0 +1,386 @@
+import Foundation
+import GalaxyCore
+import GalaxyKRX
+import GalaxyPostgres
+import Logging
+
+/// Builds the KRX client for a dataset. The default is `KRXSources.make` (configuration, `GALAXY_RATE`,
+/// `GALAXY_RATE_FILE`); tests inject clients with short retry delays or a simulator's "today".
+public typealias KRXSourceFactory =
+    @Sendable (Dataset, GalaxyConfiguration, any CircuitBreakerStore, Logger) throws -> any KRXSource
+
+/// One `galaxy-collector` run: fetch → parse → store, one day at a time, each day's rows and ledger row through the
+/// foundation's idempotent write path (`DayWriter`), with progress to the supervisor and an honest exit status.
+///
+/// A plain synchronous loop on the calling thread: libpq and libcurl block, and this process does nothing else.
+/// Order of a run: open the database (exit 75 if unreachable) → check the source's credentials (78) and persisted
+/// circuit breaker (69) → plan the days from the ledger → `READY=1` → per day: fetch, then (unless cancelled) write
+/// the day in one transaction and report `STATUS=`/`X_GALAXY_PROGRESS=` → `STOPPING=1`.
+///
+/// Errors that concern one day (a malformed answer, a 5xx that outlasted the retries, a day not yet published) fail
+/// that day — recorded `failed` with the reason — and the run goes on. Errors that would recur on every request stop
+/// the run after recording the current day: a block page (69), refused credentials (77), a spent Open API quota or a
+/// lost database (75).
+public final class CollectorRun {
+    public let request: CollectorRequest
+    public let configuration: GalaxyConfiguration
+    public let control: CollectorControl
+    private let reporter: CollectorReporter?
+    private let makeSource: KRXSourceFactory
+    private let migrate: Bool
+    private var logger: Logger
+    private var fetchSeconds = 0.0
+    private var storeSeconds = 0.0
+
+    /// - Parameters:
+    ///   - reporter: where READY/STATUS/progress/WATCHDOG go; nil reports nothing.
+    ///   - control: shared with the signal handler (cancellation) of the executable.
+    ///   - migrate: apply the schema migrations first (by-hand runs and benchmarks; galaxyd migrates at start).
+    ///   - makeSource: builds the KRX client; defaults to `KRXSources.make` with the process environment.
+    public init(
+        request: CollectorRequest, configuration: GalaxyConfiguration, reporter: CollectorReporter? = nil,
+        control: CollectorControl = CollectorControl(), logger: Logger, migrate: Bool = false,
+        makeSource: KRXSourceFactory? = nil
+    ) {
+        self.request = request
+        self.configuration = configuration
+        self.reporter = reporter
+        self.control = control
+        self.migrate = migrate
+        self.makeSource = makeSource ?? Self.defaultSource
+        var logger = logger
+        logger[metadataKey: "collector"] = "\(request.job.rawValue)"
+        logger[metadataKey: "days"] = "\(request.days)"
+        self.logger = logger
+    }
+
+    /// The default client: `GalaxyKRX.KRXSources.make` with this process's environment.
+    public static let defaultSource: KRXSourceFactory = { dataset, configuration, store, logger in
+        try KRXSources.make(for: dataset, configuration: configuration, breakerStore: store, logger: logger)
+    }
+
+    /// Runs to the end (or to cancellation) and returns the outcome; never throws.
+    public func run() -> CollectorOutcome {
+        let outcome: CollectorOutcome
+        do {
+            outcome = try runThrowing()
+        } catch let failure as CollectorFailure {
+            outcome = failure.outcome(progress: control.progress)
+        } catch {
+            outcome = CollectorOutcome(
+                exitCode: .internalError, progress: control.progress, message: "unexpected error: \(error)")
+        }
+        var timed = outcome
+        timed.fetchSeconds = fetchSeconds
+        timed.storeSeconds = storeSeconds
+        reporter?.finished(status: Self.statusLine(timed), progress: timed.progress)
+        let level: Logger.Level = timed.exitCode == .success ? .info : .error
+        logger.log(
+            level: level, "collector finished",
+            metadata: ["outcome": "\(timed)", "fetchSeconds": "\(Self.format(fetchSeconds))",
+                       "storeSeconds": "\(Self.format(storeSeconds))"])
+        return timed
+    }
+
+    private func runThrowing() throws -> CollectorOutcome {
+        let connection = try openDatabase()
+        defer { connection.close() }
+        if migrate {
+            do {
+                try Migrator().migrate(connection)
+            } catch {
+                throw CollectorFailure(.temporaryFailure, "cannot migrate the database: \(error)")
+            }
+        }
+        switch request.job {
+        case .snapshot:
+            return try runSnapshot(connection)
+        case .dataset(let dataset):
+            return try collect(dataset, connection)
+        }
+    }
+
+    // MARK: - Datasets
+
+    private func collect(_ dataset: Dataset, _ connection: Connection) throws -> CollectorOutcome {
+        let kind = configuration.source(for: dataset)
+        try checkCredentials(for: kind, dataset: dataset)
+        let breakerStore = PostgresBreakerStore(connection: try openDatabase())
+        defer { breakerStore.close() }
+        let breaker: BreakerState?
+        do {
+            breaker = try breakerStore.load(source: kind.rawValue)
+        } catch {
+            throw CollectorFailure(.temporaryFailure, "cannot read the circuit breaker: \(error)")
+        }
+        if let breaker, breaker.isOpen(at: Date()) {
+            let error = KRXError.blocked(until: breaker.openUntil, reason: breaker.reason)
+            throw CollectorFailure(.sourceBlocked, error.description)
+        }
+
+        let days: [TradeDate]
+        do {
+            days = try DayPlanner(ledger: Ledger(connection)).days(for: dataset, request.days)
+        } catch {
+            throw CollectorFailure(.temporaryFailure, "cannot read the ledger: \(error)")
+        }
+        let label = "\(dataset.rawValue) \(request.days)"
+        control.start(label: label, daysTotal: days.count)
+        reporter?.ready(status: "\(label): \(days.count) days to collect from \(kind.rawValue)",
+                        progress: control.progress)
+        logger.info("collecting", metadata: ["source": "\(kind.rawValue)", "daysToFetch": "\(days.count)"])
+        guard !days.isEmpty else { return control.outcome() }
+
+        let source: any KRXSource
+        do {
+            source = try makeSource(dataset, configuration, breakerStore, logger)
+        } catch let error as KRXError {
+            throw CollectorFailure(Self.exitCode(for: error) ?? .configuration, error.description)
+        } catch {
+            throw CollectorFailure(.internalError, "cannot create the KRX client: \(error)")
+        }
+        guard source.datasets.contains(dataset) else {
+            throw CollectorFailure(.configuration, KRXError.unsupported(dataset: dataset, source: kind).description)
+        }
+        defer { (source as? KRXPortalClient)?.logout() }
+
+        let closed = try closedDays(dataset, days, source: source)
+        let writer = DayWriter(connection)
+        for date in days {
+            if control.isCancelled { break }
+            if closed.contains(date) {
+                if recordClosed(dataset, date, source: source, writer: writer) == .stop { break }
+                continue
+            }
+            if collectDay(dataset, date, source: source, writer: writer) == .stop { break }
+        }
+        control.setRequests(source.requestsSent)
+        return control.outcome()
+    }
+
+    private enum Next { case proceed, stop }
+
+    /// Fetches and stores one day; returns whether the run goes on.
+    private func collectDay(
+        _ dataset: Dataset, _ date: TradeDate, source: any KRXSource, writer: DayWriter
+    ) -> Next {
+        var logger = logger
+        logger[metadataKey: "date"] = "\(date.iso)"
+        let fetched: DayFetch
+        let fetchStarted = ContinuousClock.now
+        let attempt = Result { try source.fetch(dataset, on: date) }
+        fetchSeconds += Self.seconds(ContinuousClock.now - fetchStarted)
+        do {
+            fetched = try attempt.get()
+        } catch {
+            let stopCode = Self.stopCode(for: error)
+            // A database that went away while checking the breaker cannot record anything either.
+            if stopCode == .temporaryFailure, error is PostgresError {
+                control.stop(.temporaryFailure, "database unreachable: \(error)")
+                return .stop
+            }
+            let reason = "\(error)"
+            guard case .stored = record(.failed, dataset, date, rows: nil, error: reason, writer: writer, logger: logger)
+            else { return .stop }
+            let progress = control.recordFailed(.init(date: date, reason: reason), requests: source.requestsSent)
+            logger.warning("day failed", metadata: ["reason": "\(reason)"])
+            reporter?.report(status: "\(dataset.rawValue) \(date.iso): failed: \(reason)", progress: progress)
+            if let stopCode {
+                control.stop(stopCode, reason)
+                return .stop
+            }
+            return .proceed
+        }
+
+        let rows: DayRows?
+        let status: DayStatus
+        switch fetched {
+        case .rows(let dayRows):
+            rows = dayRows
+            status = .collected
+        case .noSession:
+            rows = nil
+            status = .noSession
+        }
+        switch record(status, dataset, date, rows: rows, error: nil, writer: writer, logger: logger) {
+        case .stored:
+            break
+        case .stop:
+            return .stop
+        case .refused(let reason):
+            let progress = control.recordFailed(.init(date: date, reason: reason), requests: source.requestsSent)
+            logger.error("day failed to store", metadata: ["reason": "\(reason)"])
+            reporter?.report(status: "\(dataset.rawValue) \(date.iso): failed: \(reason)", progress: progress)
+            return .proceed
+        }
+        let count = rows?.count ?? 0
+        let progress = control.recordSettled(rows: count, requests: source.requestsSent)
+        let what = status == .collected ? "collected \(count) rows" : "no session"
+        logger.info("day stored", metadata: ["status": "\(status.rawValue)", "rows": "\(count)"])
+        reporter?.report(status: "\(dataset.rawValue) \(date.iso): \(what) (\(progress))", progress: progress)
+        return .proceed
+    }
+
+    /// For a range run of a per-day dataset from the portal: the days the source's trading calendar says were closed
+    /// (one request per year instead of one per closed day). Empty when the source offers no calendar, for `--date`
+    /// runs (the day itself is always fetched), and when the calendar fails for a reason that only concerns it.
+    private func closedDays(_ dataset: Dataset, _ days: [TradeDate], source: any KRXSource) throws -> Set<TradeDate> {
+        guard case .range = request.days, !DayPlanner.isMaster(dataset), source.kind == .portal, days.count > 1,
+            let calendar = source as? any TradingDaysSource
+        else { return [] }
+        do {
+            return try ClosedDayFinder(calendar: calendar).closedDays(among: days)
+        } catch let error as KRXError {
+            if let code = Self.exitCode(for: error) { throw CollectorFailure(code, error.description) }
+            logger.warning("trading-day calendar failed; fetching every day", metadata: ["error": "\(error)"])
+        } catch {
+            logger.warning("trading-day calendar failed; fetching every day", metadata: ["error": "\(error)"])
+        }
+        return []
+    }
+
+    /// Records a day the calendar says was closed: `no_session`, no rows, no request.
+    private func recordClosed(_ dataset: Dataset, _ date: TradeDate, source: any KRXSource, writer: DayWriter) -> Next {
+        guard case .stored = record(.noSession, dataset, date, rows: nil, error: nil, writer: writer, logger: logger)
+        else { return .stop }
+        let progress = control.recordSettled(rows: 0, requests: source.requestsSent)
+        reporter?.report(status: "\(dataset.rawValue) \(date.iso): no session (\(progress))", progress: progress)
+        return .proceed
+    }
+
+    private enum Recorded { case stored, refused(String), stop }
+
+    /// Writes one day's outcome in one transaction. `.stop` when the run must end: cancelled before the write began
+    /// (the fetched day is abandoned) or the database failed (exit 75). A write refused for the day's own data
+    /// (duplicate tickers, a constraint) is recorded as that day's failure instead: `.refused(reason)`.
+    private func record(
+        _ status: DayStatus, _ dataset: Dataset, _ date: TradeDate, rows: DayRows?, error: String?,
+        writer: DayWriter, logger: Logger
+    ) -> Recorded {
+        guard control.beginWrite() else {
+            logger.notice("cancelled: the fetched day is not written")
+            return .stop
+        }
+        let started = ContinuousClock.now
+        defer {
+            control.endWrite()
+            storeSeconds += Self.seconds(ContinuousClock.now - started)
+        }
+        do {
+            try writer.storeDay(dataset: dataset, date: date, status: status, rows: rows, error: error)
+            return .stored
+        } catch let failure as PostgresError where status != .failed && !Self.isConnectionProblem(failure) {
+            let reason = "the database refused the day's rows: \(failure)"
+            do {
+                try writer.storeFailed(dataset, date: date, error: reason)
+            } catch {
+                control.stop(.temporaryFailure, "database error: \(error)")
+                return .stop
+            }
+            return .refused(reason)
+        } catch {
+            control.stop(.temporaryFailure, "database error: \(error)")
+            return .stop
+        }
+    }
+
+    // MARK: - Snapshot
+
+    private func runSnapshot(_ connection: Connection) throws -> CollectorOutcome {
+        let date = request.days.lastDay
+        control.start(label: "snapshot \(date.iso)", daysTotal: 1)
+        reporter?.ready(status: "snapshot \(date.iso): valuing portfolios", progress: control.progress)
+        let result: PortfolioSnapshotter.Result
+        do {
+            result = try PortfolioSnapshotter(connection: connection).snapshot(on: date)
+        } catch let error as PostgresError {
+            throw CollectorFailure(
+                Self.isConnectionProblem(error) ? .temporaryFailure : .internalError, "snapshot failed: \(error)")
+        }
+        switch result {
+        case .pricesMissing:
+            throw CollectorFailure(.partialFailure, "prices for \(date.iso) are not collected yet")
+        case .stored(let portfolios):
+            let progress = control.recordSettled(rows: portfolios, requests: 0)
+            reporter?.report(status: "snapshot \(date.iso): \(portfolios) portfolios valued", progress: progress)
+            return control.outcome()
+        }
+    }
+
+    // MARK: - Helpers
+
+    private func openDatabase() throws -> Connection {
+        do {
+            return try Connection(url: configuration.databaseURL)
+        } catch {
+            throw CollectorFailure(.temporaryFailure, "database unreachable: \(error)")
+        }
+    }
+
+    private func checkCredentials(for kind: SourceKind, dataset: Dataset) throws {
+        let credentials = configuration.credentials
+        switch kind {
+        case .openapi:
+            if credentials.authKey == nil {
+                throw CollectorFailure(
+                    .configuration, KRXError.missingCredentials(variable: "KRX_AUTH_KEY").description)
+            }
+        case .portal:
+            if credentials.memberID != nil, credentials.memberPassword == nil {
+                throw CollectorFailure(.configuration, KRXError.missingCredentials(variable: "KRX_PW").description)
+            }
+            if credentials.memberID == nil, credentials.memberPassword != nil {
+                throw CollectorFailure(.configuration, KRXError.missingCredentials(variable: "KRX_ID").description)
+            }
+        }
+    }
+
+    /// The exit code an error forces, or nil when it only fails the day.
+    static func stopCode(for error: any Error) -> CollectorExitCode? {
+        if let error = error as? KRXError { return exitCode(for: error) }
+        if let error = error as? PostgresError, isConnectionProblem(error) { return .temporaryFailure }
+        return nil
+    }
+
+    /// KRX errors that would recur on every further request stop the run, with `KRXError.exitCode`; the others
+    /// only fail their day.
+    static func exitCode(for error: KRXError) -> CollectorExitCode? {
+        switch error {
+        case .blocked, .passwordChangeRequired, .authenticationFailed, .loggedOut, .missingCredentials, .unsupported,
+            .quotaExhausted:
+            error.exitCode
+        case .unexpectedResponse, .transport, .http, .notYetPublished:
+            nil
+        }
+    }
+
+    static func isConnectionProblem(_ error: PostgresError) -> Bool {
+        error.kind == .connection || error.kind == .connectionLost
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        let (whole, attoseconds) = duration.components
+        return Double(whole) + Double(attoseconds) / 1e18
+    }
+
+    static func format(_ seconds: Double) -> String { String(format: "%.3f", seconds) }
+
+    static func statusLine(_ outcome: CollectorOutcome) -> String {
+        outcome.exitCode == .success ? "done: \(outcome.message)" : "exit \(outcome.exitCode.rawValue): \(outcome.message)"
+    }
+}
+
+/// A reason to end the run with a given exit code.
+struct CollectorFailure: Error {
+    let code: CollectorExitCode
+    let message: String
+
+    init(_ code: CollectorExitCode, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    func outcome(progress: CollectorProgress) -> CollectorOutcome {
+        CollectorOutcome(exitCode: code, progress: progress, message: message)
+    }
+}

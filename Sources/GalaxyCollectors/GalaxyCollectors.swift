@@ -1,2 +1,0 @@
-/// GalaxyCollectors: fetch, parse, store: the six collectors and the snapshot (issue 4).
-public enum GalaxyCollectorsModule {}

@@ -1,0 +1,179 @@
+import Foundation
+import GalaxyCore
+import GalaxyPostgres
+import GalaxyRPC
+
+/// The supervisor's SQL: runs and tasks in `job_runs`/`job_tasks`, and what it reads of the ledger.
+///
+/// Every call runs on the daemon's database thread (``DatabaseWorker``), never on the cooperative pool. The
+/// in-memory run state is the source of truth while galaxyd runs; these rows are its durable record, read back at
+/// start to resume interrupted backfills and to show recent history.
+struct SupervisorDatabase: Sendable {
+    let database: DatabaseWorker
+
+    func migrate() async throws -> [Int] {
+        try await database.withConnection { connection in
+            try Migrator().migrate(connection).map(\.version)
+        }
+    }
+
+    func createRun(kind: String, params: JSONValue, state: String, requestedBy: String) async throws -> (Int64, Date) {
+        let paramsText = params.jsonText
+        return try await database.withConnection { connection in
+            let jobs = JobStore(connection)
+            let id = try jobs.createRun(
+                kind: kind, params: PostgresJSON(paramsText), state: state, requestedBy: requestedBy)
+            try jobs.setRunState(id, state: state)
+            return (id, try jobs.run(id)?.createdAt ?? Date())
+        }
+    }
+
+    func finishRun(_ id: Int64, state: String, summary: JSONValue) async throws {
+        let summaryText = summary.jsonText
+        try await database.withConnection { connection in
+            try JobStore(connection).setRunState(id, state: state, finished: true, summary: PostgresJSON(summaryText))
+        }
+    }
+
+    func setRunState(_ id: Int64, state: String) async throws {
+        try await database.withConnection { connection in
+            try JobStore(connection).setRunState(id, state: state)
+        }
+    }
+
+    /// Adds tasks (with their total days) to a run in one transaction; returns their ids in order.
+    func createTasks(runId: Int64, firstPosition: Int, tasks: [(CollectorTask, Int)]) async throws -> [Int64] {
+        let rows = tasks.map { ($0.0.job.rawValue, $0.0.range, $0.1) }
+        return try await database.withConnection { connection in
+            try connection.transaction { connection in
+                try rows.enumerated().map { offset, row in
+                    try JobStore(connection).addTask(
+                        runID: runId, position: firstPosition + offset, collector: row.0, range: row.1,
+                        state: "pending", daysTotal: row.2)
+                }
+            }
+        }
+    }
+
+    func taskStarted(_ id: Int64, pid: Int32) async throws {
+        try await database.withConnection { connection in
+            try JobStore(connection).startTask(id, pid: pid)
+        }
+    }
+
+    func taskFinished(_ task: TaskStatus, daysDone: Int) async throws {
+        let outcome = TaskOutcome(
+            exitCode: task.exitCode, signal: task.signal, runtimeMilliseconds: task.runtimeSeconds.map { Int64($0 * 1000) },
+            peakRSSKilobytes: task.peakRssKiB.map(Int64.init), rows: Int64(task.rows), error: task.error)
+        try await database.withConnection { connection in
+            let jobs = JobStore(connection)
+            try jobs.updateTaskProgress(task.id, daysDone: daysDone, rows: Int64(task.rows))
+            try jobs.finishTask(task.id, state: task.state, outcome: outcome)
+        }
+    }
+
+    /// What a daemon that died left behind: tasks and runs still marked active become `interrupted`. Returns the
+    /// backfill runs among them, which the new leader resumes.
+    func recoverInterrupted() async throws -> [(id: Int64, params: JSONValue, requestedBy: String)] {
+        try await database.withConnection { connection in
+            let jobs = JobStore(connection)
+            let active = ["queued", "pending", "running", "cancelling"]
+            let backfills = try jobs.runs(inStates: active).filter { $0.kind == "backfill" }.map { run in
+                (run.id, (try? JSONValue(parsing: run.params.text)) ?? .object([:]), run.requestedBy ?? "")
+            }
+            try jobs.markInterrupted(activeStates: active)
+            return backfills
+        }
+    }
+
+    /// The states of every run of `kind` (`daily`, `snapshot`) recorded for `date`.
+    func runStates(kind: String, for date: TradeDate) async throws -> [String] {
+        try await database.withConnection { connection in
+            try connection.query(
+                "SELECT state FROM job_runs WHERE kind = $1 AND params->>'date' = $2", [kind, date.iso]
+            ).rows.map { try $0.decode(0, as: String.self) }
+        }
+    }
+
+    /// The ledger as backfill planning sees it, for one dataset over `range`.
+    func coverage(_ dataset: Dataset, in range: DateRange) async throws -> LedgerCoverage {
+        try await database.withConnection { connection in
+            var coverage = LedgerCoverage()
+            let days = try connection.query(
+                """
+                SELECT trade_date, status FROM collection_days
+                WHERE dataset = $1 AND trade_date BETWEEN $2 AND $3
+                """, [dataset.rawValue, range.start, range.end])
+            for row in days.rows {
+                let date = try row.decode(0, as: TradeDate.self)
+                if try row.decode(1, as: String.self) == DayStatus.failed.rawValue {
+                    coverage.failed.insert(date)
+                } else {
+                    coverage.done.insert(date)
+                }
+            }
+            let bounds = try connection.query(
+                "SELECT min(trade_date), max(trade_date) FROM collection_days WHERE dataset = $1 AND status = 'collected'",
+                [dataset.rawValue])
+            coverage.earliestCollected = try bounds.first?.decode(0, as: TradeDate?.self)
+            coverage.latestCollected = try bounds.first?.decode(1, as: TradeDate?.self)
+            return coverage
+        }
+    }
+
+    /// Whether the ledger has a settled (`collected` or `no_session`) day for `dataset` on `date`.
+    func isSettled(_ dataset: Dataset, on date: TradeDate) async throws -> Bool {
+        try await database.withConnection { connection in
+            try connection.query(
+                """
+                SELECT count(*) FROM collection_days
+                WHERE dataset = $1 AND trade_date = $2 AND status IN ('collected', 'no_session')
+                """, [dataset.rawValue, date]
+            ).scalar(as: Int64.self) > 0
+        }
+    }
+
+    func breaker(for source: String) async throws -> SourceBreaker? {
+        try await database.withConnection { connection in
+            try BreakerStore(connection).openBreaker(for: source)
+        }
+    }
+
+    /// Recent runs with their tasks, newest first, to show history after a restart and on a standby.
+    func recentRuns(limit: Int) async throws -> [RunStatus] {
+        try await database.withConnection { connection in
+            let jobs = JobStore(connection)
+            return try jobs.recentRuns(limit: limit).map { run in
+                var progress = RunProgress()
+                let tasks = try jobs.tasks(ofRun: run.id).map { task in
+                    progress.daysDone += task.daysDone
+                    progress.daysTotal += task.daysTotal
+                    progress.rows += Int(task.rows)
+                    return TaskStatus(
+                        id: task.id, collector: task.collector, rangeStart: task.rangeStart?.iso ?? "",
+                        rangeEnd: task.rangeEnd?.iso ?? "", state: task.state, attempts: task.attempts,
+                        rows: Int(task.rows), pid: task.pid, exitCode: task.exitCode, signal: task.signal,
+                        runtimeSeconds: task.runtimeMilliseconds.map { Double($0) / 1000 },
+                        peakRssKiB: task.peakRSSKilobytes.map { Int($0) }, error: task.error)
+                }
+                let summary = run.summary.flatMap { try? JSONValue(parsing: $0.text) }
+                if let saved = summary?["progress"], let decoded = try? saved.decode(as: RunProgress.self) {
+                    progress = decoded
+                }
+                return RunStatus(
+                    id: run.id, kind: run.kind, state: run.state,
+                    params: (try? JSONValue(parsing: run.params.text)) ?? .object([:]),
+                    requestedBy: run.requestedBy ?? "", createdAt: Timestamps.rfc3339(run.createdAt),
+                    startedAt: run.startedAt.map(Timestamps.rfc3339), finishedAt: run.finishedAt.map(Timestamps.rfc3339),
+                    progress: progress, tasks: tasks, error: summary?["error"]?.stringValue)
+            }
+        }
+    }
+}
+
+/// RFC 3339 with the exchange's offset, as the API writes times.
+enum Timestamps {
+    static func rfc3339(_ date: Date) -> String {
+        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false).timeZone(separator: .colon))
+    }
+}

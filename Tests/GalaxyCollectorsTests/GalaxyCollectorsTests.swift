@@ -1,1 +1,0 @@
-// Tests for GalaxyCollectors arrive with the module's issue.

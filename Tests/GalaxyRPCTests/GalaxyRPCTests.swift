@@ -1,1 +1,0 @@
-// Tests for GalaxyRPC arrive with the module's issue.

@@ -1,0 +1,46 @@
+import GalaxyRPC
+import Testing
+
+@Suite("JSONValue: strict parsing and compact output")
+struct JSONValueTests {
+    @Test("valid JSON texts parse to the values they spell", arguments: [
+        ("1", JSONValue.integer(1)),
+        ("-0", .integer(0)),
+        ("9223372036854775807", .integer(Int64.max)),
+        ("9223372036854775808", .double(9_223_372_036_854_775_808)),
+        ("1.5e3", .double(1500)),
+        ("19.0", .double(19)),
+        (#" {"a" : [true, false, null, "x\"\\\/\n\u00e9\ud83d\ude00"]} "#,
+         .object(["a": .array([.bool(true), .bool(false), .null, .string("x\"\\/\né😀")])])),
+        ("[]", .array([])),
+        ("{}", .object([:])),
+    ])
+    func valid(text: String, expected: JSONValue) throws {
+        #expect(try JSONValue(parsing: text) == expected)
+    }
+
+    @Test("invalid JSON texts are rejected", arguments: [
+        "", " ", "{", "[1,]", #"{"a":1,}"#, "01", "1.", ".5", "+1", "1e", "NaN", "Infinity", "tru", "nul",
+        #""unterminated"#, "\"tab\there\"", #""\x""#, #""\ud800""#, "[1 2]", #"{"a" 1}"#, "1 2", "// comment\n1",
+        String(repeating: "[", count: 200) + String(repeating: "]", count: 200),
+    ])
+    func invalid(text: String) {
+        #expect(throws: JSONParseError.self) { try JSONValue(parsing: text) }
+    }
+
+    @Test("invalid UTF-8 is a parse error")
+    func invalidUTF8() {
+        #expect(throws: JSONParseError.self) { try JSONValue(parsing: [0x22, 0xFF, 0xFE, 0x22]) }
+    }
+
+    @Test("output is compact, one line, with sorted keys, and parses back to the same value")
+    func roundTrip() throws {
+        let value: JSONValue = [
+            "b": [1, 2.5, "line\nbreak\u{2028}", nil], "a": ["nested": true], "c": .string("\u{01}"),
+        ]
+        let text = value.jsonText
+        #expect(text == #"{"a":{"nested":true},"b":[1,2.5,"line\nbreak\u2028",null],"c":"\u0001"}"#)
+        #expect(!text.contains("\n"))
+        #expect(try JSONValue(parsing: text) == value)
+    }
+}

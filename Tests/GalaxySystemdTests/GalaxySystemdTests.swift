@@ -1,1 +1,0 @@
-// Tests for GalaxySystemd arrive with the module's issue.
