@@ -124,6 +124,27 @@ public final class KRXPortalClient: KRXSource, @unchecked Sendable {
         return result
     }
 
+    /// The trading days in `range`, oldest first, from the KOSPI index history (`MDCSTAT00301`, `indIdx=1&indIdx2=001`):
+    /// one request per two years (KRX's limit per range request), instead of one "-"-rows request per closed day.
+    /// Days after the last published session are simply absent.
+    public func tradingDays(in range: DateRange) throws -> [TradeDate] {
+        operation.lock()
+        defer { operation.unlock() }
+        var days: [TradeDate] = []
+        var start = range.start
+        while start <= range.end {
+            let end = min(range.end, start.adding(days: 729))
+            let metadata: Logger.Metadata = ["dataset": "calendar", "date": "\(start.iso)…\(end.iso)"]
+            let chunk = try query(
+                .indexHistory,
+                [("indIdx", "1"), ("indIdx2", "001"), ("strtDd", start.compact), ("endDd", end.compact)], metadata
+            ) { body throws(KRXError) in try KRXPortalParser.sessionDates(body) }
+            days += chunk.filter { start <= $0 && $0 <= end }
+            start = end.next
+        }
+        return days
+    }
+
     /// Logs in now (also done on demand by `fetch`). Exposed for `galaxy-collector --check` style diagnostics.
     public func login() throws {
         operation.lock()

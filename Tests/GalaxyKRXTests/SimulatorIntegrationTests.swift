@@ -118,6 +118,20 @@ struct SimulatorIntegrationTests {
         await shutdown(sim)
     }
 
+    @Test("trading days of a range come from one index-history request per two years and match the calendar")
+    func tradingDays() async throws {
+        let sim = try await startSimulator()
+        let client = try portal(sim)
+        let range = try #require(DateRange(TradeDate(year: 2021, month: 6, day: 1)!, TradeDate(year: 2024, month: 3, day: 31)!))
+        let days = try await blocking { try client.tradingDays(in: range) }
+        let expected = range.filter { $0 <= TradeDate(year: 2024, month: 3, day: 15)! && sim.market.isTradingDay(simDate($0)) }
+        #expect(days == Array(expected))
+        #expect(!days.contains(holiday) && days.contains(tradingDay))
+        let requests = sim.stats().count("portal/MDCSTAT00301")
+        #expect(requests == 2)  // 1,400 days in windows of 730
+        await shutdown(sim)
+    }
+
     @Test("LOGOUT → one re-login → success; expired sessions are renewed the same way")
     func logoutRelogin() async throws {
         let sim = try await startSimulator()
