@@ -30,6 +30,8 @@ public final class KRXPortalClient: KRXSource, @unchecked Sendable {
     private let logger: Logger
     /// When the current member session was established (seconds since 1970); nil without one.
     private let sessionStart = LockedValue<Double?>(nil)
+    /// The session shared with galaxyd's other collectors, when galaxyd set `GALAXY_SESSION_FILE`.
+    private var sharedSession: LockedStateFile? { configuration.sessionFile.map(LockedStateFile.init(path:)) }
     private let operation = NSLock()
 
     public convenience init(
@@ -58,6 +60,17 @@ public final class KRXPortalClient: KRXSource, @unchecked Sendable {
     public var hasSession: Bool { sessionStart.withLock { $0 != nil } }
 
     public func fetch(_ dataset: Dataset, on date: TradeDate) throws -> DayFetch {
+        do {
+            return try fetchDay(dataset, on: date)
+        } catch {
+            logger.warning(
+                "KRX day failed",
+                metadata: ["dataset": "\(dataset.rawValue)", "date": "\(date.iso)", "reason": "\(error)"])
+            throw error
+        }
+    }
+
+    private func fetchDay(_ dataset: Dataset, on date: TradeDate) throws -> DayFetch {
         operation.lock()
         defer { operation.unlock() }
         let metadata: Logger.Metadata = ["dataset": "\(dataset.rawValue)", "date": "\(date.iso)"]
@@ -113,6 +126,27 @@ public final class KRXPortalClient: KRXSource, @unchecked Sendable {
         return result
     }
 
+    /// The trading days in `range`, oldest first, from the KOSPI index history (`MDCSTAT00301`, `indIdx=1&indIdx2=001`):
+    /// one request per two years (KRX's limit per range request), instead of one "-"-rows request per closed day.
+    /// Days after the last published session are simply absent.
+    public func tradingDays(in range: DateRange) throws -> [TradeDate] {
+        operation.lock()
+        defer { operation.unlock() }
+        var days: [TradeDate] = []
+        var start = range.start
+        while start <= range.end {
+            let end = min(range.end, start.adding(days: 729))
+            let metadata: Logger.Metadata = ["dataset": "calendar", "date": "\(start.iso)…\(end.iso)"]
+            let chunk = try query(
+                .indexHistory,
+                [("indIdx", "1"), ("indIdx2", "001"), ("strtDd", start.compact), ("endDd", end.compact)], metadata
+            ) { body throws(KRXError) in try KRXPortalParser.sessionDates(body) }
+            days += chunk.filter { start <= $0 && $0 <= end }
+            start = end.next
+        }
+        return days
+    }
+
     /// Logs in now (also done on demand by `fetch`). Exposed for `galaxy-collector --check` style diagnostics.
     public func login() throws {
         operation.lock()
@@ -120,11 +154,12 @@ public final class KRXPortalClient: KRXSource, @unchecked Sendable {
         try logIn()
     }
 
-    /// Ends the member session (best effort), so that the next process's login does not meet `CD011`.
+    /// Ends the member session (best effort), so that the next process's login does not meet `CD011`. A shared
+    /// session is left alone: other collectors are using it.
     public func logout() {
         operation.lock()
         defer { operation.unlock() }
-        guard sessionStart.withLock({ $0 }) != nil else { return }
+        guard sessionStart.withLock({ $0 }) != nil, sharedSession == nil else { return }
         let base = configuration.portalURL
         let request = HTTPRequest(
             method: .post, url: base + "/contents/MDC/COMS/client/MDCCOMS001D2.cmd",
@@ -168,7 +203,15 @@ public final class KRXPortalClient: KRXSource, @unchecked Sendable {
                 }
                 loggedInAgain = true
                 logger.notice("KRX answered LOGOUT: logging in again once", metadata: metadata)
-                try logIn()
+                if let shared = sharedSession {
+                    let failed = sessionStart.withLock { session -> Double? in
+                        defer { session = nil }
+                        return session
+                    }
+                    try adoptOrLogIn(shared, unless: failed)
+                } else {
+                    try logIn()
+                }
             }
         }
     }
@@ -189,7 +232,30 @@ public final class KRXPortalClient: KRXSource, @unchecked Sendable {
         let start = sessionStart.withLock { $0 }
         if let start, wallClock() - start < configuration.sessionLifetime { return }
         if start != nil { logger.info("KRX member session is due for renewal: logging in again") }
-        try logIn()
+        if let shared = sharedSession {
+            try adoptOrLogIn(shared, unless: nil)
+        } else {
+            try logIn()
+        }
+    }
+
+    /// Under the shared file's lock: adopt the session another collector established if it is still fresh (and is
+    /// not the one that just answered LOGOUT), otherwise log in and publish the new session. Holding the lock while
+    /// logging in makes the other collectors wait for this login instead of racing their own, which would end it.
+    private func adoptOrLogIn(_ shared: LockedStateFile, unless failed: Double?) throws {
+        try shared.update { text in
+            if let record = SharedSessionRecord(text), record.startedAt != failed,
+                wallClock() - record.startedAt < configuration.sessionLifetime
+            {
+                transport.http.importCookies(record.cookies)
+                sessionStart.withLock { $0 = record.startedAt }
+                logger.debug("KRX member session adopted from another collector")
+                return ((), text)
+            }
+            try logIn()
+            let started = sessionStart.withLock { $0 } ?? wallClock()
+            return ((), SharedSessionRecord(startedAt: started, cookies: transport.http.exportCookies()).text)
+        }
     }
 
     /// The three-step login of krx-wire §4.2.
@@ -297,4 +363,26 @@ public final class KRXPortalClient: KRXSource, @unchecked Sendable {
         }
         return kept
     }
+}
+
+/// The shared session file's content: `galaxy-session <startedAt>` then the cookie jar's lines.
+struct SharedSessionRecord {
+    var startedAt: Double
+    var cookies: [String]
+
+    init(startedAt: Double, cookies: [String]) {
+        self.startedAt = startedAt
+        self.cookies = cookies
+    }
+
+    init?(_ text: String) {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        guard let header = lines.first, header.hasPrefix("galaxy-session "),
+            let started = Double(header.dropFirst("galaxy-session ".count))
+        else { return nil }
+        lines.removeFirst()
+        self.init(startedAt: started, cookies: lines)
+    }
+
+    var text: String { (["galaxy-session \(startedAt)"] + cookies).joined(separator: "\n") }
 }

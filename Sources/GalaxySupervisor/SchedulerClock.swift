@@ -21,6 +21,20 @@ public struct SystemSchedulerClock: SchedulerClock {
     }
 }
 
+/// The real clock shifted to start at another instant: `galaxyd --now` for demos and end-to-end tests that need
+/// "today" to be a given trading day. Time still passes at the real rate.
+public struct ShiftedSchedulerClock: SchedulerClock {
+    public let offset: TimeInterval
+
+    public init(startingAt start: Date) { offset = start.timeIntervalSinceNow }
+
+    public var now: Date { Date().addingTimeInterval(offset) }
+
+    public func sleep(until deadline: Date) async throws {
+        try await SystemSchedulerClock().sleep(until: deadline.addingTimeInterval(-offset))
+    }
+}
+
 /// A clock that moves only when told: `advance(to:)` wakes every sleeper whose deadline has passed.
 public final class ManualSchedulerClock: SchedulerClock {
     private struct State {

@@ -87,6 +87,11 @@ extension Galaxyd {
         @Option(help: ArgumentHelp("Seconds a standby waits between attempts to become leader.", valueName: "seconds"))
         var leaderRetry: Double = 5
 
+        @Option(help: ArgumentHelp(
+            "Run as if the time were this RFC 3339 instant (demos and end-to-end tests; time then passes normally).",
+            valueName: "time"))
+        var now: String?
+
         func run() async throws {
             JournalLogHandler.bootstrap(label: "galaxyd")
             let logger = Logger(label: "galaxyd")
@@ -122,6 +127,12 @@ extension Galaxyd {
             settings.leaderRetryInterval = .seconds(leaderRetry)
 
             var options = DaemonOptions(settings: settings, systemd: Galaxyd.systemd, environment: environment)
+            if let now {
+                guard let start = ISO8601DateFormatter().date(from: now) else {
+                    fail("galaxyd: --now: '\(now)' is not an RFC 3339 time such as 2026-03-06T19:00:00+09:00", exitCode: 64)
+                }
+                options.clock = ShiftedSchedulerClock(startingAt: start)
+            }
             options.adminGroupID = RPCAuthorisationPolicy.groupID(named: configuration.adminGroup)
             if options.adminGroupID == nil {
                 logger.warning(

@@ -117,12 +117,12 @@ final class DaemonHarness: Sendable {
         return exit
     }
 
-    func finish() {
+    func finish(keepDatabase: Bool = false) {
         if process.exit == nil { process.signalGroup(SIGKILL) }
         consumer.cancel()
         systemd.close()
         directory.remove()
-        database.drop()
+        if !keepDatabase { database.drop() }
     }
 }
 
