@@ -34,7 +34,8 @@ struct ExecutableTests {
             }
             #expect(progress.map(\.daysDone) == [0, 1, 2], "the plan, then one report per day")
             #expect(progress.map(\.rows) == [0, expectedRows[0], expectedRows[0] + expectedRows[1]])
-            #expect(progress.map(\.requests) == [0, 1, 2])
+            // One trading-day calendar request (MDCSTAT00301) for the range, then one request per day.
+            #expect(progress.map(\.requests) == [0, 2, 3])
             #expect(progress.allSatisfy { $0.daysTotal == 2 && $0.daysFailed == 0 })
             #expect(messages.contains { $0.status?.contains("2024-03-13: collected") == true })
             let heartbeats = messages.filter { $0.isWatchdog && $0.assignments.count == 1 }

@@ -51,9 +51,8 @@ struct SourceFaultTests {
     func passwordChangeRequired() async throws {
         let accounts = [SimulatorAccount(id: "demo", password: "demo-password", passwordChangeRequired: true)]
         try await withFixture(requireLogin: true, accounts: accounts) { fixture in
-            let week = DateRange(TradeDate("2024-03-11")!, tradingDay)!
             let outcome = try await fixture.collect(
-                .dataset(.price), .range(week, mode: .unsettled), environment: Self.credentials)
+                .dataset(.price), .date(tradingDay, heal: 0), environment: Self.credentials)
             #expect(outcome.exitCode == .authenticationFailed)
             #expect(outcome.message.contains("CD010"))
             #expect(outcome.message.contains("KRX_PW"), "the message says what to change")
@@ -62,7 +61,7 @@ struct SourceFaultTests {
             let connection = try fixture.connect()
             defer { connection.close() }
             let ledger = try rows(connection, "SELECT status, last_error FROM collection_days")
-            #expect(ledger.count == 1, "the first day records why; the others are left for a later run")
+            #expect(ledger.count == 1, "the day records why")
             #expect(ledger.first?["status"] == .some("failed"))
             #expect((ledger.first?["last_error"] ?? nil)?.contains("CD010") == true)
         }
