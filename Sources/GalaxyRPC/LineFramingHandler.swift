@@ -14,6 +14,10 @@ public struct RPCLineTooLongError: Error, Sendable, CustomStringConvertible {
 /// after it is ignored. Outbound it expects exactly one write per forwarded line (an empty buffer when the line asked
 /// for no answer, e.g. a notification), so it knows whether the connection owes a response.
 ///
+/// Until `attach()` is called (when the connection's task has wrapped the channel), lines, a line-too-long error and
+/// the peer's end of input are held, so nothing is lost even if the client sent everything and half-closed before
+/// the server got round to it.
+///
 /// It closes the connection when
 /// - no request is outstanding, no partial line is buffered and nothing happened for `idleTimeout`;
 /// - a started line has not been finished within `lineTimeout` (a slowloris client);
@@ -37,6 +41,11 @@ final class LineFramingHandler: ChannelDuplexHandler {
     private var partialLineSince: NIODeadline? = nil
     private var unwritableSince: NIODeadline? = nil
     private var timer: Scheduled<Void>? = nil
+    private var context: ChannelHandlerContext? = nil
+    private var attached = false
+    private var heldLines: [ByteBuffer] = []
+    private var heldError: (any Error)? = nil
+    private var heldInputClosed = false
 
     init(maxLineBytes: Int, idleTimeout: TimeAmount, lineTimeout: TimeAmount, logger: Logger) {
         self.maxLineBytes = maxLineBytes
@@ -46,6 +55,7 @@ final class LineFramingHandler: ChannelDuplexHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         lastActivity = .now()
         armTimer(context: context, at: lastActivity + idleTimeout)
     }
@@ -53,6 +63,29 @@ final class LineFramingHandler: ChannelDuplexHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
+        self.context = nil
+    }
+
+    /// Starts passing lines on (call on the event loop once the handler that consumes them is in the pipeline).
+    func attach() {
+        guard !attached, let context else { return }
+        attached = true
+        let lines = heldLines
+        heldLines = []
+        for line in lines { context.fireChannelRead(wrapInboundOut(line)) }
+        if !lines.isEmpty { context.fireChannelReadComplete() }
+        if let heldError {
+            self.heldError = nil
+            context.fireErrorCaught(heldError)
+        }
+        if heldInputClosed {
+            heldInputClosed = false
+            context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if attached { context.fireChannelReadComplete() }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -88,7 +121,11 @@ final class LineFramingHandler: ChannelDuplexHandler {
                 continue
             }
             pendingResponses += 1
-            context.fireChannelRead(wrapInboundOut(line))
+            if attached {
+                context.fireChannelRead(wrapInboundOut(line))
+            } else {
+                heldLines.append(line)
+            }
         }
         if buffer!.readableBytes > maxLineBytes {
             failOverLimit(context: context)
@@ -109,14 +146,25 @@ final class LineFramingHandler: ChannelDuplexHandler {
         buffer = nil
         partialLineSince = nil
         pendingResponses += 1
-        context.fireErrorCaught(RPCLineTooLongError(limit: maxLineBytes))
+        if attached {
+            context.fireErrorCaught(RPCLineTooLongError(limit: maxLineBytes))
+        } else {
+            heldError = RPCLineTooLongError(limit: maxLineBytes)
+        }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case ChannelEvent.inputClosed = event {
-            inputClosed = true
             buffer = nil
             partialLineSince = nil
+            guard attached else {
+                // The peer sent everything and half-closed before the connection was attached: deliver the end
+                // after the held lines.
+                heldInputClosed = true
+                return
+            }
+            // From here on nobody consumes lines (the server's own drain also ends input this way).
+            inputClosed = true
         }
         context.fireUserInboundEventTriggered(event)
     }

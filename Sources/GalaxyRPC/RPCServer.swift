@@ -12,6 +12,9 @@ public struct RPCServerConfiguration: Sendable {
     public var maxLineBytes: Int = 1 << 20
     /// Connections served at once; one more gets a -32000 "Too many connections" line and is closed.
     public var maxConnections: Int = 64
+    /// Connections one uid may hold at once (root is exempt), so one user's runaway script cannot take every slot
+    /// from the others.
+    public var maxConnectionsPerUID: Int = 16
     /// A connection with no outstanding request and no traffic for this long is closed; so is one whose peer does not
     /// read its responses for this long.
     public var idleTimeout: TimeAmount = .seconds(60)
@@ -57,6 +60,8 @@ public final class RPCServer: Sendable {
     fileprivate struct State: Sendable {
         /// Connections being served, by number.
         var connections: [Int: any Channel] = [:]
+        /// The peer uid of each served connection, by number (for the per-uid limit).
+        var connectionUIDs: [Int: UInt32] = [:]
         /// Every accepted connection still open, served or not (closed at the end of a shutdown).
         var open: [ObjectIdentifier: any Channel] = [:]
         var nextConnectionNumber = 0
@@ -193,8 +198,15 @@ public final class RPCServer: Sendable {
             guard state.connections.count < configuration.maxConnections else {
                 return .failure(.tooManyConnections(limit: configuration.maxConnections))
             }
+            let uid = connection.peer?.uid ?? UInt32.max
+            if uid != 0,
+                state.connectionUIDs.values.lazy.filter({ $0 == uid }).count >= configuration.maxConnectionsPerUID
+            {
+                return .failure(.tooManyConnections(limit: configuration.maxConnectionsPerUID))
+            }
             state.nextConnectionNumber += 1
             state.connections[state.nextConnectionNumber] = connection.channel
+            state.connectionUIDs[state.nextConnectionNumber] = uid
             return .success(state.nextConnectionNumber)
         }
         group.addTask {
@@ -203,6 +215,7 @@ public final class RPCServer: Sendable {
                 await self.serve(connection, number: number)
                 let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
                     state.connections.removeValue(forKey: number)
+                    state.connectionUIDs.removeValue(forKey: number)
                     guard state.connections.isEmpty else { return [] }
                     defer { state.drainWaiters = [] }
                     return state.drainWaiters
@@ -273,6 +286,7 @@ public final class RPCServer: Sendable {
                     configuration: .init(
                         backPressureStrategy: .init(lowWatermark: 2, highWatermark: 16),
                         isOutboundHalfClosureEnabled: false))
+                try channel.pipeline.syncOperations.handler(type: LineFramingHandler.self).attach()
                 try channel.syncOptions?.setOption(.autoRead, value: true)
                 return wrapped
             }.get()
