@@ -29,8 +29,12 @@ struct ClosedDayFinder {
         guard let first = days.first, let last = days.last, let span = DateRange(first, last) else { return [] }
         var trading = Set<TradeDate>()
         var emptyChunks: [DateRange] = []
-        for chunk in span.yearlyChunks() where days.contains(where: { chunk.contains($0) }) {
-            let sessions = try calendar.tradingDays(in: chunk)
+        let chunks = span.yearlyChunks()
+        for (index, chunk) in chunks.enumerated() where days.contains(where: { chunk.contains($0) }) {
+            // The last request looks two weeks past the range: a session after it proves the closing days at the
+            // end of the range (12-29…12-31) closed instead of leaving them "after the last session".
+            let asked = index == chunks.count - 1 ? DateRange(chunk.start, chunk.end.adding(days: 14))! : chunk
+            let sessions = try calendar.tradingDays(in: asked)
             if sessions.isEmpty && chunk.filter({ !$0.isWeekend }).count >= 5 { emptyChunks.append(chunk) }
             trading.formUnion(sessions)
         }

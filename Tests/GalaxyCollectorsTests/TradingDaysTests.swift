@@ -48,6 +48,12 @@ struct TradingDaysTests {
         // listed session (not published yet, or the future): never assumed closed.
         #expect(closed == [d("2024-03-12")])
 
+        // A session after the range (found by looking two weeks ahead) proves the range's last days closed.
+        let yearEnd = FixedCalendar(sessions: [d("2023-12-27"), d("2023-12-28"), d("2024-01-02")])
+        let december = Array(DateRange(d("2023-12-27"), d("2023-12-31"))!)
+        #expect(try ClosedDayFinder(calendar: yearEnd).closedDays(among: december)
+                    == [d("2023-12-29"), d("2023-12-30"), d("2023-12-31")])
+
         let gap = FixedCalendar(sessions: [d("2024-01-03")])
         let span = Array(DateRange(d("2023-06-01"), d("2024-01-05"))!)
         #expect(throws: ClosedDayFinder.Implausible.self) {
