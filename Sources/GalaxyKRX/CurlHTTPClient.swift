@@ -175,6 +175,36 @@ public final class CurlHTTPClient: @unchecked Sendable {
         _ = galaxy_curl_setopt_string(handle, CURLOPT_COOKIELIST, "ALL")
     }
 
+    /// The cookies libcurl holds, as Netscape cookie-file lines — values included, so they only ever go to the
+    /// private shared-session file (``KRXPortalClient``), never to a log.
+    func exportCookies() -> [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        var list: UnsafeMutablePointer<curl_slist>? = nil
+        let code = withUnsafeMutablePointer(to: &list) { pointer in
+            pointer.withMemoryRebound(to: UnsafeMutablePointer<CChar>?.self, capacity: 1) {
+                galaxy_curl_getinfo_string(handle, CURLINFO_COOKIELIST, $0)
+            }
+        }
+        guard code == CURLE_OK else { return [] }
+        defer { curl_slist_free_all(list) }
+        var lines: [String] = []
+        var node = list
+        while let current = node {
+            if let data = current.pointee.data { lines.append(String(cString: data)) }
+            node = current.pointee.next
+        }
+        return lines
+    }
+
+    /// Replaces the cookie jar with `lines` (from ``exportCookies()`` of another process).
+    func importCookies(_ lines: [String]) {
+        lock.lock()
+        defer { lock.unlock() }
+        _ = galaxy_curl_setopt_string(handle, CURLOPT_COOKIELIST, "ALL")
+        for line in lines { _ = galaxy_curl_setopt_string(handle, CURLOPT_COOKIELIST, line) }
+    }
+
     /// The names (never the values) of the cookies libcurl holds, for diagnostics and tests.
     public func cookieNames() -> [String] {
         lock.lock()

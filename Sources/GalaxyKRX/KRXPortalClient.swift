@@ -30,6 +30,8 @@ public final class KRXPortalClient: KRXSource, @unchecked Sendable {
     private let logger: Logger
     /// When the current member session was established (seconds since 1970); nil without one.
     private let sessionStart = LockedValue<Double?>(nil)
+    /// The session shared with galaxyd's other collectors, when galaxyd set `GALAXY_SESSION_FILE`.
+    private var sharedSession: LockedStateFile? { configuration.sessionFile.map(LockedStateFile.init(path:)) }
     private let operation = NSLock()
 
     public convenience init(
@@ -152,11 +154,12 @@ public final class KRXPortalClient: KRXSource, @unchecked Sendable {
         try logIn()
     }
 
-    /// Ends the member session (best effort), so that the next process's login does not meet `CD011`.
+    /// Ends the member session (best effort), so that the next process's login does not meet `CD011`. A shared
+    /// session is left alone: other collectors are using it.
     public func logout() {
         operation.lock()
         defer { operation.unlock() }
-        guard sessionStart.withLock({ $0 }) != nil else { return }
+        guard sessionStart.withLock({ $0 }) != nil, sharedSession == nil else { return }
         let base = configuration.portalURL
         let request = HTTPRequest(
             method: .post, url: base + "/contents/MDC/COMS/client/MDCCOMS001D2.cmd",
@@ -200,7 +203,15 @@ public final class KRXPortalClient: KRXSource, @unchecked Sendable {
                 }
                 loggedInAgain = true
                 logger.notice("KRX answered LOGOUT: logging in again once", metadata: metadata)
-                try logIn()
+                if let shared = sharedSession {
+                    let failed = sessionStart.withLock { session -> Double? in
+                        defer { session = nil }
+                        return session
+                    }
+                    try adoptOrLogIn(shared, unless: failed)
+                } else {
+                    try logIn()
+                }
             }
         }
     }
@@ -221,7 +232,30 @@ public final class KRXPortalClient: KRXSource, @unchecked Sendable {
         let start = sessionStart.withLock { $0 }
         if let start, wallClock() - start < configuration.sessionLifetime { return }
         if start != nil { logger.info("KRX member session is due for renewal: logging in again") }
-        try logIn()
+        if let shared = sharedSession {
+            try adoptOrLogIn(shared, unless: nil)
+        } else {
+            try logIn()
+        }
+    }
+
+    /// Under the shared file's lock: adopt the session another collector established if it is still fresh (and is
+    /// not the one that just answered LOGOUT), otherwise log in and publish the new session. Holding the lock while
+    /// logging in makes the other collectors wait for this login instead of racing their own, which would end it.
+    private func adoptOrLogIn(_ shared: LockedStateFile, unless failed: Double?) throws {
+        try shared.update { text in
+            if let record = SharedSessionRecord(text), record.startedAt != failed,
+                wallClock() - record.startedAt < configuration.sessionLifetime
+            {
+                transport.http.importCookies(record.cookies)
+                sessionStart.withLock { $0 = record.startedAt }
+                logger.debug("KRX member session adopted from another collector")
+                return ((), text)
+            }
+            try logIn()
+            let started = sessionStart.withLock { $0 } ?? wallClock()
+            return ((), SharedSessionRecord(startedAt: started, cookies: transport.http.exportCookies()).text)
+        }
     }
 
     /// The three-step login of krx-wire §4.2.
@@ -329,4 +363,26 @@ public final class KRXPortalClient: KRXSource, @unchecked Sendable {
         }
         return kept
     }
+}
+
+/// The shared session file's content: `galaxy-session <startedAt>` then the cookie jar's lines.
+struct SharedSessionRecord {
+    var startedAt: Double
+    var cookies: [String]
+
+    init(startedAt: Double, cookies: [String]) {
+        self.startedAt = startedAt
+        self.cookies = cookies
+    }
+
+    init?(_ text: String) {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        guard let header = lines.first, header.hasPrefix("galaxy-session "),
+            let started = Double(header.dropFirst("galaxy-session ".count))
+        else { return nil }
+        lines.removeFirst()
+        self.init(startedAt: started, cookies: lines)
+    }
+
+    var text: String { (["galaxy-session \(startedAt)"] + cookies).joined(separator: "\n") }
 }

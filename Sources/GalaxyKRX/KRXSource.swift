@@ -52,6 +52,10 @@ public struct KRXClientConfiguration: Sendable {
     public var quotaLimit: Int
     /// Shared Open API call counter (`GALAXY_OPENAPI_QUOTA_FILE`); nil counts in memory.
     public var quotaFile: String?
+    /// The member session shared by every collector of one galaxyd (`GALAXY_SESSION_FILE`); nil keeps the session
+    /// in this process. KRX allows one session per account: collectors that logged in separately would end each
+    /// other's sessions (a LOGOUT storm), so galaxyd's children take turns through this file.
+    public var sessionFile: String?
     /// Today in Asia/Seoul; injectable so tests and the simulator can agree on "today" (the Open API's T-1 rule).
     public var today: @Sendable () -> TradeDate
 
@@ -63,7 +67,8 @@ public struct KRXClientConfiguration: Sendable {
         http: HTTPClientConfiguration = HTTPClientConfiguration(), retry: RetryPolicy = RetryPolicy(),
         sessionLifetime: TimeInterval = 55 * 60, breakerDuration: TimeInterval = CircuitBreaker.defaultOpenDuration,
         userAgent: String = Self.browserUserAgent, quotaLimit: Int = OpenAPIQuota.defaultLimit,
-        quotaFile: String? = nil, today: @escaping @Sendable () -> TradeDate = { KRXClock.today() }
+        quotaFile: String? = nil, sessionFile: String? = nil,
+        today: @escaping @Sendable () -> TradeDate = { KRXClock.today() }
     ) {
         self.portalURL = Self.trimmed(portalURL)
         self.openAPIURL = Self.trimmed(openAPIURL)
@@ -75,16 +80,18 @@ public struct KRXClientConfiguration: Sendable {
         self.userAgent = userAgent
         self.quotaLimit = quotaLimit
         self.quotaFile = quotaFile
+        self.sessionFile = sessionFile
         self.today = today
     }
 
     /// From galaxy's configuration (URLs, credentials) and the environment galaxyd gives its children
-    /// (`GALAXY_OPENAPI_QUOTA_FILE`).
+    /// (`GALAXY_OPENAPI_QUOTA_FILE`, `GALAXY_SESSION_FILE`).
     public init(configuration: GalaxyConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.init(
             portalURL: configuration.portalURL, openAPIURL: configuration.openAPIURL,
             credentials: configuration.credentials,
-            quotaFile: environment["GALAXY_OPENAPI_QUOTA_FILE"].flatMap { $0.isEmpty ? nil : $0 })
+            quotaFile: environment["GALAXY_OPENAPI_QUOTA_FILE"].flatMap { $0.isEmpty ? nil : $0 },
+            sessionFile: environment["GALAXY_SESSION_FILE"].flatMap { $0.isEmpty ? nil : $0 })
     }
 
     private static func trimmed(_ url: String) -> String {

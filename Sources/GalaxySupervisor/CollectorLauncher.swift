@@ -62,7 +62,10 @@ struct CollectorLauncher: Sendable {
         environment["NOTIFY_SOCKET"] = settings.childNotifySocketPath
         // Ask for a heartbeat well inside the deadline: sd_watchdog semantics, pings at half the interval.
         environment["WATCHDOG_USEC"] = String(settings.heartbeatTimeout.microseconds)
+        // Shared by all children: the request budget, the portal's one member session, the Open API's daily quota.
         environment["GALAXY_RATE_FILE"] = settings.rateFilePath
+        environment["GALAXY_SESSION_FILE"] = settings.runtimeDirectory + "/portal.session"
+        environment["GALAXY_OPENAPI_QUOTA_FILE"] = settings.runtimeDirectory + "/openapi.quota"
         // Lines come to us, not to the journal; the journal format carries each line's priority through.
         environment["GALAXY_LOG_FORMAT"] = "journal"
         return ChildSpec(executable: settings.collectorPath, arguments: task.arguments, environment: environment)

@@ -41,6 +41,9 @@ struct PortalScreens: Sendable {
         case "MDCSTAT00301": return indexRange(form: form, now: currentDateTime)
         case "finder_stkisu": return finder(form: form, delisted: false, now: currentDateTime)
         case "finder_listdelisu": return finder(form: form, delisted: true, now: currentDateTime)
+        case "MDCSTAT01701": return stockHistory(form: form, units: units, now: currentDateTime)
+        case "MDCSTAT03502": return valuationHistory(form: form, now: currentDateTime)
+        case "MDCSTAT04501": return etfHistory(form: form, units: units, now: currentDateTime)
         default: return nil
         }
     }
@@ -185,22 +188,7 @@ struct PortalScreens: Sendable {
                     w.text("FLUC_TP_CD", day.fluctuation.rawValue)
                     w.grouped("CMPPREVDD_PRC", day.change)
                     w.decimal("FLUC_RT", hundredths: day.changeRateHundredths, grouping: true)
-                    if let eps = value.eps { w.grouped("EPS", eps) } else { w.dash("EPS") }
-                    if let per = value.perHundredths {
-                        w.decimal("PER", hundredths: per, grouping: true)
-                    } else {
-                        w.dash("PER")
-                    }
-                    w.dash("FWD_EPS")
-                    w.dash("FWD_PER")
-                    if let bps = value.bps { w.grouped("BPS", bps) } else { w.dash("BPS") }
-                    if let pbr = value.pbrHundredths {
-                        w.decimal("PBR", hundredths: pbr, grouping: true)
-                    } else {
-                        w.dash("PBR")
-                    }
-                    w.grouped("DPS", value.dps)
-                    w.decimal("DVD_YLD", hundredths: value.dividendYieldHundredths, grouping: true)
+                    writeRatios(&w, value)
                 } else {
                     w.dash("TDD_CLSPRC")
                     w.text("FLUC_TP_CD", "3")
@@ -334,6 +322,124 @@ struct PortalScreens: Sendable {
                 w.grouped("ACC_TRDVOL", day.volume)
                 w.grouped("ACC_TRDVAL", day.value)
                 w.grouped("MKTCAP", day.marketCap)
+                w.endRow()
+            }
+        }
+        w.endEnvelope(currentDateTime: now)
+        return w.bytes
+    }
+
+    // MARK: Per-issue histories (isuCd = ISIN; closed days omitted; newest first)
+
+    /// Trading days of `strtDd…endDd` (capped at today), newest first, as the range screens list them.
+    private func rangeDays(_ form: [String: String]) -> [SimDate] {
+        guard let from = form["strtDd"].flatMap({ SimDate($0) }), let to = form["endDd"].flatMap({ SimDate($0) })
+        else { return [] }
+        return market.calendar.tradingDays(from: from, through: min(to, today)).reversed()
+    }
+
+    private func stock(isin: String?) -> SimStock? {
+        guard let isin else { return nil }
+        return market.allStocks.first { $0.isin == isin || $0.ticker == isin }
+    }
+
+    /// MDCSTAT01701 — 개별종목 시세 추이 (unadjusted prices; `adjStkPrc` is accepted and ignored).
+    func stockHistory(form: [String: String], units: Units, now: String) -> [UInt8] {
+        var w = JSONWriter(capacity: 64_000)
+        w.beginEnvelope("output")
+        if let stock = stock(isin: form["isuCd"]) {
+            for date in rangeDays(form) {
+                guard let day = market.day(of: stock, on: date) else { continue }
+                w.beginRow()
+                w.text("TRD_DD", date.slashed)
+                w.grouped("TDD_CLSPRC", day.close)
+                w.text("FLUC_TP_CD", day.fluctuation.rawValue)
+                w.grouped("CMPPREVDD_PRC", day.change)
+                w.decimal("FLUC_RT", hundredths: day.changeRateHundredths, grouping: true)
+                w.grouped("TDD_OPNPRC", day.open)
+                w.grouped("TDD_HGPRC", day.high)
+                w.grouped("TDD_LWPRC", day.low)
+                w.grouped("ACC_TRDVOL", units.shares(day.volume))
+                w.grouped("ACC_TRDVAL", units.money(day.value))
+                w.grouped("MKTCAP", units.money(day.marketCap))
+                w.grouped("LIST_SHRS", units.shares(day.listedShares))
+                w.endRow()
+            }
+        }
+        w.endEnvelope(currentDateTime: now)
+        return w.bytes
+    }
+
+    /// MDCSTAT03502 — 개별종목 PER/PBR/배당수익률 추이.
+    func valuationHistory(form: [String: String], now: String) -> [UInt8] {
+        var w = JSONWriter(capacity: 64_000)
+        w.beginEnvelope("output")
+        if let stock = stock(isin: form["isuCd"]) {
+            for date in rangeDays(form) {
+                guard let day = market.day(of: stock, on: date), let value = market.valuation(of: stock, on: date)
+                else { continue }
+                w.beginRow()
+                w.text("TRD_DD", date.slashed)
+                w.grouped("TDD_CLSPRC", day.close)
+                w.text("FLUC_TP_CD", day.fluctuation.rawValue)
+                w.grouped("CMPPREVDD_PRC", day.change)
+                w.decimal("FLUC_RT", hundredths: day.changeRateHundredths, grouping: true)
+                writeRatios(&w, value)
+                w.endRow()
+            }
+        }
+        w.endEnvelope(currentDateTime: now)
+        return w.bytes
+    }
+
+    /// EPS … DVD_YLD as MDCSTAT03501/03502 write them.
+    private func writeRatios(_ w: inout JSONWriter, _ value: StockValuation) {
+        if let eps = value.eps { w.grouped("EPS", eps) } else { w.dash("EPS") }
+        if let per = value.perHundredths { w.decimal("PER", hundredths: per, grouping: true) } else { w.dash("PER") }
+        w.dash("FWD_EPS")
+        w.dash("FWD_PER")
+        if let bps = value.bps { w.grouped("BPS", bps) } else { w.dash("BPS") }
+        if let pbr = value.pbrHundredths { w.decimal("PBR", hundredths: pbr, grouping: true) } else { w.dash("PBR") }
+        w.grouped("DPS", value.dps)
+        w.decimal("DVD_YLD", hundredths: value.dividendYieldHundredths, grouping: true)
+    }
+
+    /// MDCSTAT04501 — ETF 개별종목 시세 추이 (note `LST_NAV` and `IDX_FLUC_RT`, unlike the daily screen).
+    func etfHistory(form: [String: String], units: Units, now: String) -> [UInt8] {
+        var w = JSONWriter(capacity: 64_000)
+        w.beginEnvelope("output")
+        let isin = form["isuCd"]
+        if let etf = market.allETFs.first(where: { $0.isin == isin || $0.ticker == isin }) {
+            for date in rangeDays(form) {
+                guard let day = market.day(of: etf, on: date) else { continue }
+                w.beginRow()
+                w.text("TRD_DD", date.slashed)
+                w.grouped("TDD_CLSPRC", day.close)
+                w.text("FLUC_TP_CD", day.fluctuation.rawValue)
+                w.grouped("CMPPREVDD_PRC", day.change)
+                w.decimal("FLUC_RT", hundredths: day.changeRateHundredths, grouping: true)
+                w.decimal("LST_NAV", hundredths: day.navHundredths, grouping: true)
+                w.grouped("TDD_OPNPRC", day.open)
+                w.grouped("TDD_HGPRC", day.high)
+                w.grouped("TDD_LWPRC", day.low)
+                w.grouped("ACC_TRDVOL", units.shares(day.volume))
+                w.grouped("ACC_TRDVAL", units.money(day.value))
+                w.grouped("MKTCAP", units.money(day.marketCap))
+                w.grouped("INVSTASST_NETASST_TOTAMT", units.money(day.netAssets))
+                w.grouped("LIST_SHRS", units.shares(day.listedShares))
+                w.text("IDX_IND_NM", etf.baseIndex)
+                if let index = day.indexCloseHundredths, let previous = day.indexPreviousCloseHundredths {
+                    let change = index - previous
+                    w.decimal("OBJ_STKPRC_IDX", hundredths: index, grouping: true)
+                    w.text("FLUC_TP_CD1", change > 0 ? "1" : change < 0 ? "2" : "3")
+                    w.decimal("CMPPREVDD_IDX", hundredths: change, grouping: true)
+                    w.decimal("IDX_FLUC_RT", hundredths: Fixed.ratio(change * 10_000, previous), grouping: true)
+                } else {
+                    w.dash("OBJ_STKPRC_IDX")
+                    w.dash("FLUC_TP_CD1")
+                    w.dash("CMPPREVDD_IDX")
+                    w.dash("IDX_FLUC_RT")
+                }
                 w.endRow()
             }
         }

@@ -362,8 +362,10 @@ enum UniverseBuilder {
                 : ISIN.make(prefix: "KR7" + ticker + "00")
             let penny = rng.unit() < 0.006
             let logBase = penny ? log(Double(rng.int(300...1500))) : log(1_000.0) + rng.unit() * log(300.0)
+            // Market caps from ~15 billion to ~40 trillion won at listing, most of them small; shares follow from the price.
+            let marketCap = exp(log(1.5e10) + pow(rng.unit(), 1.8) * log(2_700.0))
             let shares = penny ? Int64(rng.int(2_500_000_000...4_000_000_000))
-                : Int64(exp(log(3e6) + pow(rng.unit(), 1.6) * log(400.0)))
+                : min(6_000_000_000, max(100_000, Int64(marketCap / exp(logBase))))
             let volume = penny ? 1.6e9 : Double(shares) * (0.0005 + rng.unit() * 0.008)
             let key = Hash.combine(seed, Hash.string(ticker))
             let common = makeStock(

@@ -22,8 +22,8 @@ struct KRXSim: AsyncParsableCommand {
             Routes [route name, used by --fault and the stats]:
               POST /comm/bldAttendant/getJsonData.cmd         [portal/<screen>]
                    bld=dbms/MDC/STAT/standard/MDCSTAT01501|01901|03501|03901|
-                   04301|04601|00301, dbms/comm/finder/finder_stkisu|
-                   finder_listdelisu
+                   04301|04601|00301|01701|03502|04501,
+                   dbms/comm/finder/finder_stkisu|finder_listdelisu
               GET  /comm/bldAttendant/executeForResourceBundle.cmd
                    ?key=B128.bld                         [portal/resourceBundle]
               GET  /contents/MDC/COMS/client/MDCCOMS001.cmd  [login/MDCCOMS001]

@@ -50,10 +50,11 @@ import Testing
     }
 
     @Test func loginGivesASessionThatServesData() async throws {
+        let jars = CookieJars()
         try await withSimulator(Self.configuration()) { sim in
-            let jar = temporaryJar()
+            let jar = jars.make()
             #expect(try await Self.login(sim, jar: jar) == "CD001")
-            #expect(try await Self.login(sim, jar: temporaryJar(), password: "wrong") == "CD002")
+            #expect(try await Self.login(sim, jar: jars.make(), password: "wrong") == "CD002")
             let response = try await Curl.portal(sim, Self.data, jar: jar)
             #expect(response.status == 200)
             #expect(response.rows("OutBlock_1")?.isEmpty == false)
@@ -62,8 +63,9 @@ import Testing
     }
 
     @Test func passwordChangeRequiredIsCD010AndGivesNoSession() async throws {
+        let jars = CookieJars()
         try await withSimulator(Self.configuration()) { sim in
-            let jar = temporaryJar()
+            let jar = jars.make()
             let code = try await Self.login(sim, jar: jar, id: "stale", password: "old")
             #expect(code == "CD010")
             let response = try await Curl.portal(sim, Self.data, jar: jar)
@@ -73,9 +75,10 @@ import Testing
     }
 
     @Test func aSecondLoginIsCD011UntilSkipDupAndThenReplacesTheFirstSession() async throws {
+        let jars = CookieJars()
         try await withSimulator(Self.configuration()) { sim in
-            let first = temporaryJar()
-            let second = temporaryJar()
+            let first = jars.make()
+            let second = jars.make()
             #expect(try await Self.login(sim, jar: first) == "CD001")
             #expect(try await Self.login(sim, jar: second) == "CD011")
             #expect(try await Curl.portal(sim, Self.data, jar: second).status == 400)
@@ -90,8 +93,9 @@ import Testing
     }
 
     @Test func sessionsExpire() async throws {
+        let jars = CookieJars()
         try await withSimulator(Self.configuration(lifetime: .seconds(2))) { sim in
-            let jar = temporaryJar()
+            let jar = jars.make()
             #expect(try await Self.login(sim, jar: jar) == "CD001")
             #expect(try await Curl.portal(sim, Self.data, jar: jar).status == 200)
             // Expiry is a deadline, not an event: wait it out.
@@ -103,25 +107,27 @@ import Testing
     }
 
     @Test func expiringSessionsFromTheControlEndpoint() async throws {
+        let jars = CookieJars()
         try await withSimulator(Self.configuration()) { sim in
-            let jar = temporaryJar()
+            let jar = jars.make()
             #expect(try await Self.login(sim, jar: jar) == "CD001")
             let control = try await Curl.run(["-X", "POST", sim.baseURL + "/_sim/sessions/expire"])
             #expect(control.status == 200)
             #expect(try await Curl.portal(sim, Self.data, jar: jar).text == "LOGOUT")
             // A logged-out account may log in again without CD011.
-            #expect(try await Self.login(sim, jar: temporaryJar()) == "CD001")
+            #expect(try await Self.login(sim, jar: jars.make()) == "CD001")
         }
     }
 
     @Test func logoutEndsTheSession() async throws {
+        let jars = CookieJars()
         try await withSimulator(Self.configuration()) { sim in
-            let jar = temporaryJar()
+            let jar = jars.make()
             #expect(try await Self.login(sim, jar: jar) == "CD001")
             let logout = try await Curl.run(["-b", jar, "-c", jar, "--data", "", sim.baseURL + "/contents/MDC/COMS/client/MDCCOMS001D2.cmd"])
             #expect(logout.status == 200)
             #expect(try await Curl.portal(sim, Self.data, jar: jar).status == 400)
-            #expect(try await Self.login(sim, jar: temporaryJar()) == "CD001")
+            #expect(try await Self.login(sim, jar: jars.make()) == "CD001")
         }
     }
 }

@@ -194,6 +194,40 @@ import Testing
         }
     }
 
+    @Test func perIssueHistoriesMatchTheDailyScreens() async throws {
+        try await withSimulator(Self.configuration) { sim in
+            let stock = try #require(sim.market.stocks(on: Self.today, market: .kospi).first { !$0.isPreferred })
+            let history = try await Curl.portal(
+                sim, form("MDCSTAT01701", "isuCd=\(stock.isin)&strtDd=20240208&endDd=20240320&adjStkPrc=1"))
+            #expect(
+                history.firstRowFieldOrder() == [
+                    "TRD_DD", "TDD_CLSPRC", "FLUC_TP_CD", "CMPPREVDD_PRC", "FLUC_RT", "TDD_OPNPRC", "TDD_HGPRC",
+                    "TDD_LWPRC", "ACC_TRDVOL", "ACC_TRDVAL", "MKTCAP", "LIST_SHRS",
+                ])
+            let rows = try #require(history.rows("output"))
+            // Newest first, ends at today, skips 설날 (02-09, 02-12) and weekends.
+            #expect(rows.first?["TRD_DD"] == "2024/03/15" && rows.last?["TRD_DD"] == "2024/02/08")
+            #expect(!rows.contains { $0["TRD_DD"] == "2024/02/09" || $0["TRD_DD"] == "2024/02/12" })
+            let dailyRows = try await Curl.portal(sim, form("MDCSTAT01501", "mktId=STK&trdDd=20240314")).rows("OutBlock_1")
+            let daily = try #require(dailyRows?.first { $0["ISU_SRT_CD"] == stock.ticker })
+            let same = try #require(rows.first { $0["TRD_DD"] == "2024/03/14" })
+            for field in ["TDD_CLSPRC", "CMPPREVDD_PRC", "FLUC_RT", "ACC_TRDVOL", "MKTCAP"] {
+                #expect(same[field] == daily[field])
+            }
+            let valuation = try await Curl.portal(
+                sim, form("MDCSTAT03502", "mktId=ALL&isuCd=\(stock.isin)&strtDd=20240311&endDd=20240315"))
+            #expect(valuation.rows("output")?.count == 5)
+            #expect(valuation.firstRowFieldOrder().suffix(8) == ["EPS", "PER", "FWD_EPS", "FWD_PER", "BPS", "PBR", "DPS", "DVD_YLD"])
+
+            let etf = try #require(sim.market.etfs(on: Self.today).first)
+            let etfHistory = try await Curl.portal(
+                sim, form("MDCSTAT04501", "isuCd=\(etf.isin)&strtDd=20240311&endDd=20240317"))
+            #expect(etfHistory.rows("output")?.count == 5)
+            #expect(etfHistory.firstRowFieldOrder().contains("LST_NAV"))
+            #expect(etfHistory.firstRowFieldOrder().last == "IDX_FLUC_RT")
+        }
+    }
+
     @Test func finderAndLatestTradingDayBundle() async throws {
         try await withSimulator(Self.configuration) { sim in
             let finder = try await Curl.portal(sim, form("finder_stkisu", "locale=ko_KR&mktsel=ALL&searchText=&typeNo=0"))

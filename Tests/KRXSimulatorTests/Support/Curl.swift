@@ -107,9 +107,20 @@ enum Curl {
     }
 }
 
-/// A fresh temporary path for a cookie jar.
-func temporaryJar() -> String {
-    FileManager.default.temporaryDirectory.appendingPathComponent("krx-sim-jar-\(UUID().uuidString)").path
+/// Cookie-jar files for one test, removed when the test lets go of it.
+final class CookieJars {
+    private var paths: [String] = []
+
+    /// A fresh path for a curl cookie jar (`-b`/`-c`).
+    func make() -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("krx-sim-jar-\(UUID().uuidString)").path
+        paths.append(path)
+        return path
+    }
+
+    deinit {
+        for path in paths { try? FileManager.default.removeItem(atPath: path) }
+    }
 }
 
 /// Starts a simulator for one test and always shuts it down.
