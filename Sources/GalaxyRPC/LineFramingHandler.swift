@@ -169,6 +169,13 @@ final class LineFramingHandler: ChannelDuplexHandler {
         context.fireUserInboundEventTriggered(event)
     }
 
+    /// Counts an answer that is not sent (a notification, or a batch of them), so the connection no longer owes it.
+    func acknowledgeUnansweredLine() {
+        pendingResponses = max(0, pendingResponses - 1)
+        lastActivity = .now()
+        if let context { rearm(context: context) }
+    }
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let response = unwrapOutboundIn(data)
         pendingResponses = max(0, pendingResponses - 1)

@@ -171,7 +171,11 @@ public final class RPCServer: Sendable {
             for channel in channels {
                 channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
             }
-            guard !channels.isEmpty else { return }
+            guard !channels.isEmpty else {
+                // Nothing is being served; close connections accepted but never taken up by the loop.
+                for channel in state.withLock({ Array($0.open.values) }) { channel.close(promise: nil) }
+                return
+            }
             let grace = configuration.shutdownGracePeriod
             group.addTask {
                 await withTaskGroup(of: Void.self) { race in
@@ -280,15 +284,16 @@ public final class RPCServer: Sendable {
         let eventLoop = channel.eventLoop
         let connectionLogger = logger
         do {
-            let asyncChannel = try await eventLoop.submit {
+            let (asyncChannel, framer) = try await eventLoop.submit {
                 let wrapped = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
                     wrappingChannelSynchronously: channel,
                     configuration: .init(
                         backPressureStrategy: .init(lowWatermark: 2, highWatermark: 16),
                         isOutboundHalfClosureEnabled: false))
-                try channel.pipeline.syncOperations.handler(type: LineFramingHandler.self).attach()
+                let framer = try channel.pipeline.syncOperations.handler(type: LineFramingHandler.self)
+                framer.attach()
                 try channel.syncOptions?.setOption(.autoRead, value: true)
-                return wrapped
+                return (wrapped, NIOLoopBound(framer, eventLoop: eventLoop))
             }.get()
             try await asyncChannel.executeThenClose { inbound, outbound in
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -300,7 +305,12 @@ public final class RPCServer: Sendable {
                         defer { slotReleases.finish() }
                         for await answer in answers {
                             let buffer = try await answer.get()
-                            try await outbound.write(buffer)
+                            if buffer.readableBytes > 0 {
+                                try await outbound.write(buffer)
+                            } else {
+                                // Nothing to send: tell the framer without a round trip through the writer.
+                                eventLoop.execute { framer.value.acknowledgeUnansweredLine() }
+                            }
                             slotReleases.yield()
                         }
                     }

@@ -27,12 +27,14 @@ struct MisbehavingClientTests {
                 }
                 try await Task.sleep(for: .milliseconds(20))
                 let client = RPCClient(socketPath: path)
-                for index in 0..<20 {
+                for index in 0..<10 {
                     let answer = try await client.call(method: "subtract", params: [.integer(Int64(index)), 1])
                     #expect(answer == .integer(Int64(index - 1)))
+                    if index == 0 {
+                        let floodWasDone = floodDone.isSet
+                        #expect(!floodWasDone, "the flood ended before the other client was answered; make it larger")
+                    }
                 }
-                let floodWasDone = floodDone.isSet
-                #expect(!floodWasDone, "the flood finished before the other client was answered; make it larger")
                 try await group.waitForAll()
             }
         }
@@ -41,7 +43,7 @@ struct MisbehavingClientTests {
     @Test("a client that stops reading its answers is disconnected; others are served meanwhile")
     func clientThatDoesNotRead() async throws {
         var configuration = RPCServerConfiguration()
-        configuration.idleTimeout = .milliseconds(500)
+        configuration.idleTimeout = .seconds(2)
         try await withServer(configuration: configuration) { server, path in
             try await withConnection(to: path) { stuck in
                 // 2,000 answers of 16 KiB (32 MB) that the client never reads while sending.
@@ -60,7 +62,7 @@ struct MisbehavingClientTests {
                     #expect(answer == ["hello", 5])
                 }
                 // Not reading for longer than the server's patience is the behaviour under test.
-                try await Task.sleep(for: .milliseconds(1500))
+                try await Task.sleep(for: .seconds(5))
                 // Now read: what the server had written before it gave up, then the end of the connection.
                 var received = 0
                 while try await stuck.readLine() != nil { received += 1 }

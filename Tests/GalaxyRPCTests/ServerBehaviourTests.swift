@@ -50,7 +50,9 @@ struct ServerBehaviourTests {
     @Test("an idle client is closed after the idle timeout while another client is served")
     func idleClientClosed() async throws {
         var configuration = RPCServerConfiguration()
-        configuration.idleTimeout = .seconds(1)
+        // Generous, so that the served client's own connections are not idle before their request arrives on a
+        // busy machine.
+        configuration.idleTimeout = .seconds(3)
         try await withServer(configuration: configuration) { server, path in
             try await withConnection(to: path) { idle in
                 let start = ContinuousClock.now
@@ -63,8 +65,8 @@ struct ServerBehaviourTests {
                 let closed = try await idle.readLine()
                 #expect(closed == nil)
                 let elapsed = ContinuousClock.now - start
-                #expect(elapsed >= .milliseconds(700))
-                #expect(elapsed < .seconds(8))
+                #expect(elapsed >= .seconds(2))
+                #expect(elapsed < .seconds(30))
             }
             _ = server
         }
@@ -74,13 +76,14 @@ struct ServerBehaviourTests {
     func unfinishedLineClosed() async throws {
         var configuration = RPCServerConfiguration()
         configuration.lineTimeout = .milliseconds(300)
-        configuration.idleTimeout = .seconds(30)
+        configuration.idleTimeout = .seconds(120)
         try await withServer(configuration: configuration) { _, path in
             try await withConnection(to: path) { connection in
                 let start = ContinuousClock.now
                 try await connection.send(#"{"jsonrpc":"2.0","#)
                 #expect(try await connection.readLine() == nil)
-                #expect(ContinuousClock.now - start < .seconds(10))
+                // Closed by the line timeout, long before the idle timeout could have done it.
+                #expect(ContinuousClock.now - start < .seconds(60))
             }
         }
     }
@@ -88,11 +91,11 @@ struct ServerBehaviourTests {
     @Test("a connection waiting for a slow handler is not closed as idle, and its answer arrives")
     func slowHandlerIsNotIdle() async throws {
         var configuration = RPCServerConfiguration()
-        configuration.idleTimeout = .seconds(1)
+        configuration.idleTimeout = .seconds(2)
         try await withServer(configuration: configuration) { _, path in
             try await withConnection(to: path) { connection in
-                try await connection.sendLine(#"{"jsonrpc":"2.0","method":"sleep","params":{"ms":2500},"id":1}"#)
-                #expect(try await connection.readJSON()["result"] == 2500)
+                try await connection.sendLine(#"{"jsonrpc":"2.0","method":"sleep","params":{"ms":4500},"id":1}"#)
+                #expect(try await connection.readJSON()["result"] == 4500)
             }
         }
     }
@@ -154,7 +157,8 @@ struct ServerBehaviourTests {
                 for try await ok in group where ok { correct += 1 }
                 #expect(correct == 100)
             }
-            #expect(ContinuousClock.now - start < .seconds(10))
+            // Only a pathological stall fails this; the machine running the suite may be busy.
+            #expect(ContinuousClock.now - start < .seconds(60))
         }
     }
 
