@@ -91,9 +91,11 @@ final class CtlDaemon: Sendable {
         }
     }
 
-    /// Stops galaxyd (if it still runs) and removes what this harness made.
-    func finish() async {
-        if process.exit == nil { await process.terminate(grace: .seconds(5)) }
+    /// Stops galaxyd (SIGKILL to its process group if it still runs) and removes what this harness made. Synchronous
+    /// and idempotent, for a `defer` that also runs when a test fails half-way. Collectors galaxyd left behind end on
+    /// their own: their next heartbeat finds no notify socket.
+    func finish() {
+        if process.exit == nil { process.signalGroup(SIGKILL) }
         if ownsDirectory { directory.remove() }
         if ownsDatabase { database.drop() }
     }

@@ -11,6 +11,7 @@ import Glibc
 @Suite struct GalaxyCtlTests {
     @Test func statusShowsEverySectionForPeopleAndTheRawResultAsOneLineOfJSON() async throws {
         let daemon = try await CtlDaemon()
+        defer { daemon.finish() }
         let finished = try await Galaxyctl.run(
             ["run-daily", "--date", "2026-11-26", "--wait"], socket: daemon.socketPath)
         #expect(finished.exitCode == 0, "\(finished)")
@@ -43,11 +44,11 @@ import Glibc
         #expect(
             one.stdout.contains { $0.contains("price") && $0.contains("2026-11-26") && $0.contains("succeeded") },
             "the task table lists every collector: \(one)")
-        await daemon.finish()
     }
 
     @Test func runDailyWaitExitsZeroWhenTheRunSucceeds() async throws {
         let daemon = try await CtlDaemon()
+        defer { daemon.finish() }
         let result = try await Galaxyctl.run(
             ["run-daily", "--date", "2026-11-26", "--wait"], socket: daemon.socketPath)
         #expect(result.exitCode == 0, "\(result)")
@@ -66,18 +67,17 @@ import Glibc
         try ResponseRecords.record(method: "status", json: json.stdout[1])
         #expect(try JSONValue(parsing: json.stdout[0])["runId"] == .integer(2))
         #expect(try JSONValue(parsing: json.stdout[1]).decode(as: StatusReport.self).runs.map(\.state) == ["succeeded"])
-        await daemon.finish()
     }
 
     @Test func runDailyWaitExitsOneAndNamesTheFailedCollectorWhenTheRunFails() async throws {
         let daemon = try await CtlDaemon(behaviours: ["price": .exit1])
+        defer { daemon.finish() }
         let result = try await Galaxyctl.run(
             ["run-daily", "--date", "2026-11-26", "--wait"], socket: daemon.socketPath)
         #expect(result.exitCode == 1, "\(result)")
         #expect(result.out.contains("run 1 daily (date=2026-11-26) partial in "), "\(result)")
         #expect(result.stdout.contains { $0.hasPrefix("  failed: price 2026-11-26 after 2 attempts") }, "\(result)")
         #expect(!result.stdout.contains { $0.contains("failed: stock") }, "only failed tasks are listed: \(result)")
-        await daemon.finish()
     }
 
     @Test func aBadStartYearIsAUsageErrorBeforeAnythingIsSent() async throws {
@@ -105,6 +105,7 @@ import Glibc
 
     @Test func backfillFollowShowsProgressAndTheSummary() async throws {
         let daemon = try await CtlDaemon(default: .progress)
+        defer { daemon.finish() }
         let year = Calendar(identifier: .gregorian).component(.year, from: Date())
         let result = try await Galaxyctl.run(
             ["backfill", "--start-year", String(year), "--dataset", "price", "--follow"], socket: daemon.socketPath)
@@ -127,11 +128,11 @@ import Glibc
         #expect(json.exitCode == 0, "\(json)")
         try ResponseRecords.record(method: "backfill", json: try #require(json.stdout.first))
         #expect(try JSONValue(parsing: json.stdout[0])["runId"] == .integer(2))
-        await daemon.finish()
     }
 
     @Test func onATerminalFollowDrawsOneUpdatingLineWithABar() async throws {
         let daemon = try await CtlDaemon(default: .progress)
+        defer { daemon.finish() }
         let year = Calendar(identifier: .gregorian).component(.year, from: Date())
         let started = try await Galaxyctl.run(
             ["backfill", "--start-year", String(year), "--dataset", "price"], socket: daemon.socketPath)
@@ -154,11 +155,11 @@ import Glibc
         #expect(
             screen.contains("run 1 backfill (datasets=price startYear=\(year)) succeeded in "),
             "\(screen.debugDescription)")
-        await daemon.finish()
     }
 
     @Test func cancelStopsARunAndFollowReportsItCancelled() async throws {
         let daemon = try await CtlDaemon(default: .forever)
+        defer { daemon.finish() }
         let started = try await Galaxyctl.run(["run-daily", "--date", "2026-11-26"], socket: daemon.socketPath)
         #expect(started.exitCode == 0, "\(started)")
         #expect(started.out.contains("started daily run 1"), "\(started)")
@@ -179,11 +180,11 @@ import Glibc
         #expect(try JSONValue(parsing: again.stdout[0]) == ["runId": 1, "state": "cancelled"])
         let ended = try await Galaxyctl.run(["cancel", "1"], socket: daemon.socketPath)
         #expect(ended.out == "run 1 had already ended: cancelled", "\(ended)")
-        await daemon.finish()
     }
 
     @Test func ctrlCStopsFollowingButNotTheRun() async throws {
         let daemon = try await CtlDaemon(default: .forever)
+        defer { daemon.finish() }
         let waiting = try Galaxyctl.start(["run-daily", "--date", "2026-11-26", "--wait"], socket: daemon.socketPath)
         // The first progress line comes after the Ctrl-C handler is in place.
         try await waiting.waitForOutput("run 1 daily (date=2026-11-26) running")
@@ -195,13 +196,13 @@ import Glibc
         #expect(result.err.contains("`galaxyctl cancel 1`"), "\(result)")
         let run = try #require(try await daemon.status(runId: 1).runs.first)
         #expect(run.state == "running", "Ctrl-C must not cancel the run")
-        await daemon.finish()
     }
 
     @Test func followingWaitsForARestartingDaemonAndReportsTheRunInterrupted() async throws {
         let directory = try TemporaryDirectory(prefix: "ctl")
         defer { directory.remove() }
         let first = try await CtlDaemon(default: .forever, directory: directory)
+        defer { first.finish() }
         let started = try await Galaxyctl.run(["run-daily", "--date", "2026-11-26"], socket: first.socketPath)
         #expect(started.exitCode == 0, "\(started)")
         _ = try await first.waitForRun(1, "started a child") { $0.tasks.contains { $0.state == "running" } }
@@ -213,15 +214,15 @@ import Glibc
         #expect(exit.termination == .exited(0))
         try await follower.waitForError("waiting for galaxyd")
         let second = try await CtlDaemon(default: .forever, database: first.database, directory: directory)
+        defer { second.finish() }
         let followed = try await follower.finish()
         #expect(followed.exitCode == 1, "an interrupted run is not a success: \(followed)")
         #expect(followed.stdout.last?.hasPrefix("run 1 daily (date=2026-11-26) interrupted") == true, "\(followed)")
-        await second.finish()
-        await first.finish()
     }
 
     @Test func versionShowsBothVersionsAndWorksWithoutADaemon() async throws {
         let daemon = try await CtlDaemon()
+        defer { daemon.finish() }
         let result = try await Galaxyctl.run(["version"], socket: daemon.socketPath)
         #expect(result.exitCode == 0, "\(result)")
         #expect(
@@ -229,7 +230,7 @@ import Glibc
             "\(result)")
         let served = try await daemon.status()
         #expect(result.stdout[0] == "galaxyctl \(served.daemon.version)", "galaxyctl and galaxyd are released together")
-        await daemon.finish()
+        daemon.finish()
 
         let alone = try await Galaxyctl.run(["version"], socket: daemon.socketPath)
         #expect(alone.exitCode == 0, "\(alone)")
@@ -263,6 +264,7 @@ import Glibc
 
     @Test func permissionDeniedExitsFourWithTheGroupToJoin() async throws {
         let daemon = try await CtlDaemon()
+        defer { daemon.finish() }
         chmod(daemon.socketPath, 0o600)
         let socketDenied = try await Galaxyctl.run(["status"], socket: daemon.socketPath, asNobody: true)
         #expect(socketDenied.exitCode == 4, "\(socketDenied)")
@@ -285,11 +287,11 @@ import Glibc
         let cancelDenied = try await Galaxyctl.run(["cancel", "1"], socket: daemon.socketPath, asNobody: true)
         #expect(cancelDenied.exitCode == 4, "\(cancelDenied)")
         #expect(try await daemon.status().runs.isEmpty, "the denied calls started nothing")
-        await daemon.finish()
     }
 
     @Test func daemonErrorsExitFiveWithTheDaemonsMessage() async throws {
         let leader = try await CtlDaemon()
+        defer { leader.finish() }
         let unknown = try await Galaxyctl.run(["cancel", "424242"], socket: leader.socketPath)
         #expect(unknown.exitCode == 5, "\(unknown)")
         #expect(unknown.stderr == ["galaxyctl: no such run: 424242"], "\(unknown)")
@@ -299,14 +301,13 @@ import Glibc
 
         // A second galaxyd on the same database is a standby: it serves status but starts nothing.
         let standby = try await CtlDaemon(database: leader.database, expectLeader: false)
+        defer { standby.finish() }
         let refused = try await Galaxyctl.run(["run-daily"], socket: standby.socketPath)
         #expect(refused.exitCode == 5, "\(refused)")
         #expect(refused.err.contains("this galaxyd is a standby"), "\(refused)")
         let status = try await Galaxyctl.run(["status"], socket: standby.socketPath)
         #expect(status.exitCode == 0, "\(status)")
         #expect(status.out.contains("standby (another galaxyd runs the jobs)"), "\(status)")
-        await standby.finish()
-        await leader.finish()
     }
 
     // MARK: - Helpers
