@@ -182,5 +182,10 @@ let package = Package(
             dependencies: ["GalaxySupervisor", "GalaxyTestSupport"],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "FaultSuiteTests",
+            dependencies: ["GalaxyRPC", "GalaxySupervisor", "GalaxyPostgres", "GalaxyTestSupport"],
+            swiftSettings: strict
+        ),
     ]
 )
