@@ -255,15 +255,16 @@ import Glibc
         let watcher = StatusWatcher(socketPath: daemon.socketPath)
         let runID = try await daemon.startBackfill()
         let storm = Task {
-            var request = URLRequest(url: URL(string: sim.baseURL + "/_sim/sessions/expire")!)
-            request.httpMethod = "POST"
+            var storms = 0
             while !Task.isCancelled {
-                _ = try? await URLSession.shared.data(for: request)
+                if (try? await sim.expireSessions()) != nil { storms += 1 }
                 try? await Task.sleep(for: .milliseconds(300))
             }
+            return storms
         }
         let run = try await daemon.waitForRun(runID)
         storm.cancel()
+        let storms = await storm.value
         let seen = await watcher.stop()
         let requests = try await sim.requestCounts()
         let logins = requests.routes["login/MDCCOMS001D1"] ?? 0
@@ -275,7 +276,8 @@ import Glibc
         let final = try await expectMatchesReference(database.url, "LOGOUT storm")
         ScenarioReport.record(
             "LOGOUT storms",
-            "\(logins) logins for \(data) data requests; run \(run.state); database = fault-free run "
+            "\(storms) session expiries + LOGOUT on 10% of data requests: \(logins) logins for \(data) data requests; "
+                + "run \(run.state); database = fault-free run "
                 + "(\(final.settledDays) ledger days)")
     }
 }
@@ -328,20 +330,28 @@ struct PrivateCluster {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
+    /// Runs a command to its exit and returns its stdout. The output goes through a file, not a pipe: other tests
+    /// spawn children concurrently, and a child that inherited the pipe's write end (a krx-sim, a PostgreSQL
+    /// server) would keep a pipe reader waiting for an EOF that never comes.
     @discardableResult
     static func run(_ command: [String]) throws -> String {
+        let directory = try TemporaryDirectory(prefix: "fsrun")
+        defer { directory.remove() }
+        let outputPath = directory.file("stdout")
+        guard FileManager.default.createFile(atPath: outputPath, contents: nil),
+              let output = FileHandle(forWritingAtPath: outputPath)
+        else { throw TestDatabaseError("cannot create \(outputPath)") }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())
-        let pipe = Pipe()
-        process.standardOutput = pipe
+        process.standardOutput = output
         process.standardError = FileHandle.standardError
         try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        try? output.close()
         guard process.terminationStatus == 0 else {
             throw TestDatabaseError("\(command.joined(separator: " ")) exited \(process.terminationStatus)")
         }
-        return String(decoding: data, as: UTF8.self)
+        return (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
     }
 }

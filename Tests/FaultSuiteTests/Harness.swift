@@ -209,6 +209,13 @@ extension KRXSimProcess {
         _ = try await URLSession.shared.data(for: request)
     }
 
+    /// Ends every member session (the next portal request answers LOGOUT).
+    func expireSessions() async throws {
+        var request = URLRequest(url: URL(string: baseURL + "/_sim/sessions/expire")!)
+        request.httpMethod = "POST"
+        _ = try await URLSession.shared.data(for: request)
+    }
+
     /// Requests received per route (`portal/MDCSTAT01501`, `login/MDCCOMS001D1`, …), and the total.
     func requestCounts() async throws -> (total: Int, routes: [String: Int]) {
         let (data, _) = try await URLSession.shared.data(from: URL(string: baseURL + "/_sim/stats")!)
@@ -353,7 +360,7 @@ enum ScenarioReport {
                 handle.write(Data(line.utf8))
                 try? handle.close()
             } else {
-                FileManager.default.createFile(atPath: path, contents: Data(line.utf8))
+                _ = FileManager.default.createFile(atPath: path, contents: Data(line.utf8))
             }
         }
     }
