@@ -8,7 +8,7 @@
 # What runs (release build; a private PostgreSQL cluster, a fresh database per benchmark; krx-sim --port 0;
 # galaxyd pinned with --now, GALAXY_DAILY_CRON="0 18 30 2 *" so no scheduled or catch-up run interferes, and
 # GALAXY_RATE=0 except in the rate benchmark):
-#   ingest     galaxy-collector price + etf_price over a half year of the full simulated market, beside psql \copy
+#   ingest     galaxy-collector price + etf_price over a quarter of the full simulated market, beside psql \copy
 #              of the same rows into empty tables of the same shape; and `galaxy-bench ingest` (the write path alone)
 #   daily      a full runDaily (six collectors, one day, full market) through galaxyd, after a warm-up run for the
 #              day before (so the timed run heals nothing); supervisor overhead = wall time minus the collectors'
@@ -182,7 +182,7 @@ def mib(kib):
 # 1. Ingest: the real collector beside psql \copy of the same rows.
 def bench_ingest():
     log("ingest: galaxy-collector price + etf_price, full simulated market")
-    start_day, end_day = ("2025-12-01", "2025-12-30") if QUICK else ("2025-07-01", "2025-12-30")
+    start_day, end_day = ("2025-12-01", "2025-12-30") if QUICK else ("2025-10-01", "2025-12-30")
     sim = Sim("--today", "2025-12-30")
     url = database("ingest")
     env = dict(os.environ, GALAXY_DATABASE_URL=url, GALAXY_PORTAL_URL=sim.url, GALAXY_OPENAPI_URL=sim.url,

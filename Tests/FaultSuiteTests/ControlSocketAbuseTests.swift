@@ -129,7 +129,10 @@ extension ControlSocketAbuseTests {
             RawConnection.halfClosedExchange(
                 path: path, line: Array(#"{"jsonrpc":"2.0","id":1,"method":"status"}"#.utf8), timeoutSeconds: 5)
         }.first ?? []
-        withKnownIssue("no answer to a request whose line arrives with the client's EOF (GalaxyRPC RPCServer.serve)") {
+        withKnownIssue(
+            "no answer to a request whose line arrives with the client's EOF (GalaxyRPC RPCServer.serve); a race",
+            isIntermittent: true
+        ) {
             #expect(answers.count == 1 && answers.allSatisfy { $0.contains(#""result":"#) },
                     "answers to a half-closed request: \(answers)")
         }

@@ -138,6 +138,11 @@ final class FaultDaemon: Sendable {
 
     func finish(keepDirectory: Bool = false) {
         if process.exit == nil { process.signalGroup(SIGKILL) }
+        // GALAXY_FAULT_LOG_DIR keeps every daemon's whole log (a failed scenario's message shows only the tail).
+        if let logs = ProcessInfo.processInfo.environment["GALAXY_FAULT_LOG_DIR"] {
+            let path = "\(logs)/galaxyd-\(process.pid).log"
+            _ = FileManager.default.createFile(atPath: path, contents: Data(output.all.joined(separator: "\n").utf8))
+        }
         if !keepDirectory { directory.remove() }
     }
 
