@@ -408,5 +408,6 @@ finally:
     print("| benchmark | figure | baseline (same run) | ratio / target | result |")
     print("|---|---|---|---|---|")
     for bench, figure, baseline, target, result in rows_out:
-        print(f"| {bench} | {figure} | {baseline} | {target} | {result} |")
+        cells = [value.replace("|", "\\|") for value in (bench, figure, baseline, target, result)]
+        print("| " + " | ".join(cells) + " |")
 PY

@@ -32,7 +32,7 @@ details = {}
 try:
     for line in open(sys.argv[2], encoding="utf-8"):
         test, scenario, text = line.rstrip("\n").split("\t", 2)
-        details[test] = (scenario, text)
+        details[test.removesuffix("()")] = (scenario, text)
 except FileNotFoundError:
     pass
 results = {}
@@ -47,7 +47,8 @@ print("| scenario | invariants and figures | result | seconds |")
 print("|---|---|---|---|")
 for name, (verdict, seconds) in results.items():
     scenario, text = details.get(name, (name, "(no report: the scenario stopped before its end, see the log)"))
-    print(f"| {scenario} | {text} | {verdict} | {seconds} |")
+    cell = lambda value: value.replace("|", "\\|")
+    print(f"| {cell(scenario)} | {cell(text)} | {verdict} | {seconds} |")
 if not results:
     print("| (no test ran) | see the log above | FAIL | |")
 PY

@@ -180,6 +180,8 @@ final class StatusWatcher: Sendable {
                     _ = try await client.call(method: "status").decode(as: StatusReport.self)
                     counts.withLock { $0.succeeded += 1 }
                 } catch {
+                    // stop() cancels a call in flight: that is the watcher ending, not the daemon failing.
+                    if Task.isCancelled || error is CancellationError { break }
                     counts.withLock { $0.failed.append("\(error)") }
                 }
                 try? await Task.sleep(for: interval)
