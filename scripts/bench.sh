@@ -283,23 +283,25 @@ def bench_daily():
     log("status: latency with 1 and 50 concurrent clients")
     time.sleep(1)
     idle_rss = daemon.rss_kib()
-    out = subprocess.run([f"{BIN}/galaxy-bench", "status-latency", "--machine", "--socket", daemon.socket,
-                          "--clients", "1", "50", "--calls", "1000" if QUICK else "5000"],
-                         check=True, capture_output=True, text=True).stdout
-    results = [dict(item.split("=") for item in line.split()) for line in out.splitlines() if line.strip()]
-    one = next(r for r in results if r["clients"] == "1")
-    for r in results:
-        p99 = float(r["p99_ms"])
-        failures = int(r["failures"])
-        ok = failures == 0 and (r["clients"] != "50" or p99 < 5)
-        row("status", f"`status`, {r['clients']} concurrent client(s), {r['calls']} calls (connect + call + close): "
-            f"p50 {float(r['p50_ms']):.2f} ms, p99 {p99:.2f} ms, max {float(r['max_ms']):.2f} ms, "
-            f"{float(r['rps']):,.0f} req/s, {failures} failed",
-            "" if r is one else f"1 client: p99 {float(one['p99_ms']):.2f} ms, {float(one['rps']):,.0f} req/s",
-            "p99 < 5 ms" if r["clients"] == "50" else "",
-            verdict(ok) if r["clients"] == "50" else ("" if failures == 0 else "MISS"))
-    row("memory", f"galaxyd RSS idle (after two daily runs): {mib(idle_rss)}", "", "target < 40 MiB",
-        verdict(idle_rss < 40 * 1024))
+    for mode, flags in (("connect + call + close, as galaxyctl", []), ("one kept connection per client", ["--keep-connection"])):
+        out = subprocess.run([f"{BIN}/galaxy-bench", "status-latency", "--machine", "--socket", daemon.socket,
+                              "--clients", "1", "50", "--calls", "1000" if QUICK else "5000", *flags],
+                             check=True, capture_output=True, text=True).stdout
+        results = [dict(item.split("=") for item in line.split()) for line in out.splitlines() if line.strip()]
+        one = next(r for r in results if r["clients"] == "1")
+        for r in results:
+            p99 = float(r["p99_ms"])
+            failures = int(r["failures"])
+            ok = failures == 0 and (r["clients"] != "50" or p99 < 5)
+            row("status", f"`status`, {r['clients']} concurrent client(s), {r['calls']} calls ({mode}): "
+                f"p50 {float(r['p50_ms']):.2f} ms, p99 {p99:.2f} ms, max {float(r['max_ms']):.2f} ms, "
+                f"{float(r['rps']):,.0f} req/s, {failures} failed",
+                "" if r is one else f"1 client: p99 {float(one['p99_ms']):.2f} ms, {float(one['rps']):,.0f} req/s",
+                "p99 < 5 ms" if r["clients"] == "50" else "",
+                verdict(ok) if r["clients"] == "50" else ("" if failures == 0 else "MISS"))
+    anon, file = daemon.rss_kib("RssAnon"), daemon.rss_kib("RssFile")
+    row("memory", f"galaxyd RSS idle (after two daily runs): {mib(idle_rss)} (private/anonymous {mib(anon)}, "
+        f"file-backed: shared libraries {mib(file)})", "", "target < 40 MiB", verdict(idle_rss < 40 * 1024))
     daily_peaks = {r[0]: int(r[1]) for r in (line.split("|") for line in psql("daily",
         "SELECT collector, max(peak_rss_kb) FROM job_tasks WHERE peak_rss_kb IS NOT NULL GROUP BY 1").splitlines())}
     daemon.stop()
@@ -328,6 +330,7 @@ def backfill(name, start_year, now, rate="0", sample=True):
                       on_poll=sample_rss)
     wall = time.monotonic() - began
     hwm = daemon.rss_kib("VmHWM")
+    anon = daemon.rss_kib("RssAnon")
     stats = sim.stats()
     rows = int(psql(name, "SELECT (SELECT count(*) FROM prices) + (SELECT count(*) FROM etf_prices)"))
     days = int(psql(name, "SELECT count(*) FROM collection_days WHERE dataset IN ('price', 'etf_price')"))
@@ -339,7 +342,7 @@ def backfill(name, start_year, now, rate="0", sample=True):
     if run["state"] != "succeeded":
         raise SystemExit(f"backfill {name} ended {run['state']}: {run.get('error')}")
     return dict(wall=wall, rows=rows, days=days, requests=stats["total"], stats=stats, peak=max(peak[0], 0), hwm=hwm,
-                tasks=tasks)
+                anon=anon, tasks=tasks)
 
 
 def bench_backfill(daily_peaks):
@@ -360,7 +363,8 @@ def bench_backfill(daily_peaks):
             f"rate (rows/s should not fall with length)", "")
     last = results["5 years" if "5 years" in results else "1 year"]
     row("memory", f"galaxyd RSS during the {'5-year' if '5 years' in results else '1-year'} backfill: "
-        f"peak sampled {mib(last['peak'])}, VmHWM {mib(last['hwm'])}", "", "target < 40 MiB",
+        f"peak sampled {mib(last['peak'])}, VmHWM {mib(last['hwm'])} (private/anonymous at the end "
+        f"{mib(last['anon'])})", "", "target < 40 MiB",
         verdict(last["hwm"] < 40 * 1024))
     for collector in ("price", "etf_price"):
         chunks = [(int(d), int(k)) for c, d, k in last["tasks"] if c == collector]

@@ -28,6 +28,9 @@ struct StatusLatency: ParsableCommand {
     @Flag(help: "One line per measurement in key=value form (for scripts/bench.sh) instead of prose.")
     var machine = false
 
+    @Flag(help: "Each client keeps one connection for all its calls (measures the call, not connection setup).")
+    var keepConnection = false
+
     func validate() throws {
         guard calls >= 1, clients.allSatisfy({ $0 >= 1 }) else {
             throw ValidationError("--calls and every --clients value must be at least 1")
@@ -36,9 +39,9 @@ struct StatusLatency: ParsableCommand {
 
     func run() throws {
         // One warm-up round, so the first measurement does not pay for the daemon's first status of the run.
-        _ = try Self.measure(socket: socket, clients: 1, calls: 20)
+        _ = try Self.measure(socket: socket, clients: 1, calls: 20, keepConnection: keepConnection)
         for count in clients {
-            let result = try Self.measure(socket: socket, clients: count, calls: calls)
+            let result = try Self.measure(socket: socket, clients: count, calls: calls, keepConnection: keepConnection)
             if machine {
                 print(String(format: "clients=%d calls=%d p50_ms=%.3f p99_ms=%.3f max_ms=%.3f rps=%.1f failures=%d",
                     count, result.latencies.count, result.percentile(0.50), result.percentile(0.99),
@@ -66,7 +69,7 @@ struct StatusLatency: ParsableCommand {
     }
 
     /// Runs `calls` status calls spread over `clients` threads started together.
-    static func measure(socket: String, clients: Int, calls: Int) throws -> Result {
+    static func measure(socket: String, clients: Int, calls: Int, keepConnection: Bool) throws -> Result {
         let perClient = max(1, calls / clients)
         let collected = LatencyBox()
         let group = DispatchGroup()
@@ -77,12 +80,16 @@ struct StatusLatency: ParsableCommand {
                 var own: [Double] = []
                 own.reserveCapacity(perClient)
                 var failed = 0
-                for _ in 0..<perClient {
-                    let begin = DispatchTime.now().uptimeNanoseconds
-                    if StatusCall.once(socket: socket) {
-                        own.append(Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e6)
-                    } else {
-                        failed += 1
+                if keepConnection {
+                    (own, failed) = StatusCall.session(socket: socket, calls: perClient)
+                } else {
+                    for _ in 0..<perClient {
+                        let begin = DispatchTime.now().uptimeNanoseconds
+                        if StatusCall.once(socket: socket) {
+                            own.append(Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e6)
+                        } else {
+                            failed += 1
+                        }
                     }
                 }
                 collected.add(own, failures: failed)
@@ -144,6 +151,35 @@ enum StatusCall {
             if buffer[0..<count].contains(UInt8(ascii: "\n")) { break }
         }
         return String(decoding: answer, as: UTF8.self).contains(#""result":"#)
+    }
+
+    /// `calls` status calls over one connection, one at a time; returns the latencies (ms) and the failures.
+    static func session(socket path: String, calls: Int) -> ([Double], Int) {
+        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return ([], calls) }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        guard connectUnix(fd, path) else { return ([], calls) }
+        var latencies: [Double] = []
+        var buffer = [UInt8](repeating: 0, count: 16 << 10)
+        var pending: [UInt8] = []
+        for done in 0..<calls {
+            let begin = DispatchTime.now().uptimeNanoseconds
+            let sent = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard sent == request.count else { return (latencies, calls - done) }
+            while !pending.contains(UInt8(ascii: "\n")) {
+                let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                guard count > 0 else { return (latencies, calls - done) }
+                pending += buffer[0..<count]
+            }
+            let end = pending.firstIndex(of: UInt8(ascii: "\n"))!
+            let line = String(decoding: pending[..<end], as: UTF8.self)
+            pending.removeSubrange(...end)
+            guard line.contains(#""result":"#) else { return (latencies, calls - done) }
+            latencies.append(Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e6)
+        }
+        return (latencies, 0)
     }
 
     static func connectUnix(_ fd: Int32, _ path: String) -> Bool {
