@@ -18,6 +18,8 @@ public final class CollectorControl: Sendable {
         /// A reason to stop early that decides the exit code (breaker open, authentication refused, …).
         var stop: (code: CollectorExitCode, message: String)?
         var label = ""
+        /// Whether the days to do are known; before that, a cancelled run has done nothing it was asked to.
+        var planned = false
     }
 
     public init() {}
@@ -52,6 +54,7 @@ public final class CollectorControl: Sendable {
         state.withLock { state in
             state.label = label
             state.progress.daysTotal = daysTotal
+            state.planned = true
         }
     }
 
@@ -87,10 +90,15 @@ public final class CollectorControl: Sendable {
     private static func outcome(_ state: State, cancelled: Bool) -> CollectorOutcome {
         let progress = state.progress
         let undone = progress.daysTotal - progress.daysDone - progress.daysFailed
-        let summary = "\(state.label): \(progress)"
+        let summary = state.planned ? "\(state.label): \(progress)" : "not started"
         if let stop = state.stop {
             return CollectorOutcome(
                 exitCode: stop.code, progress: progress, message: "\(summary); stopped: \(stop.message)",
+                failures: state.failures)
+        }
+        if cancelled && !state.planned {
+            return CollectorOutcome(
+                exitCode: .partialFailure, progress: progress, message: "cancelled before the days were planned",
                 failures: state.failures)
         }
         if cancelled && undone > 0 {

@@ -10,19 +10,24 @@ import Synchronization
 ///
 /// The heartbeat runs on its own thread because the day loop can legitimately sit for a long time in one call — the
 /// rate limiter's sleep, a slow KRX answer with retries, a large COPY — and the supervisor must not take that for a
-/// hang. What the heartbeat proves is that the process is alive and not wedged in a way that stops threads; a
-/// deadlock of the day loop itself is bounded by the supervisor's task timeout.
+/// hang. It is gated on the loop's health all the same: the loop calls `touch()` at every step (before a fetch, after
+/// it, after each write), and the heartbeat stops pinging once the loop has been silent for `stallLimit` — longer
+/// than any legitimate step (four 60 s attempts with backoff, a long `Retry-After`) — so a wedged collector misses
+/// its deadline and the supervisor kills it instead of waiting forever.
 ///
 /// Without a notify socket every call is a no-op. Send failures are logged once and otherwise ignored, as
 /// sd_notify(3) advises: losing the supervisor's ear must not fail the collection.
 public final class CollectorReporter: Sendable {
     private let notifier: ServiceNotifier
     private let interval: Duration
+    private let stallLimit: Duration
     private let logger: Logger
     private let state = Mutex(State())
 
     private struct State {
         var progress = CollectorProgress()
+        var lastActivity = ContinuousClock.now
+        var stalled = false
         var heartbeatStarted = false
         var stopped = false
         var warned = false
@@ -30,16 +35,27 @@ public final class CollectorReporter: Sendable {
 
     /// Heartbeat interval when the supervisor gave no `WATCHDOG_USEC`.
     public static let defaultHeartbeat: Duration = .seconds(5)
+    /// How long the day loop may stay inside one step before the heartbeat stops vouching for it.
+    public static let defaultStallLimit: Duration = .seconds(15 * 60)
 
     /// - Parameters:
     ///   - notifySocket: `NOTIFY_SOCKET` (taken from the environment at start); nil reports nothing.
     ///   - watchdogTimeout: `WATCHDOG_USEC`; pings go out every half of it (at most every `defaultHeartbeat`).
-    public init(notifySocket: String?, watchdogTimeout: Duration?, logger: Logger) throws(NotifySocketError) {
+    ///   - stallLimit: silence of the day loop after which pings stop.
+    public init(
+        notifySocket: String?, watchdogTimeout: Duration?, stallLimit: Duration = defaultStallLimit, logger: Logger
+    ) throws(NotifySocketError) {
         notifier = try ServiceNotifier(socket: notifySocket)
         var interval = Self.defaultHeartbeat
         if let watchdogTimeout, watchdogTimeout > .zero { interval = min(interval, watchdogTimeout / 2) }
         self.interval = interval
+        self.stallLimit = stallLimit
         self.logger = logger
+    }
+
+    /// The day loop is alive and moving (called at every step).
+    public func touch() {
+        state.withLock { $0.lastActivity = .now }
     }
 
     public var isEnabled: Bool { notifier.isEnabled }
@@ -56,7 +72,10 @@ public final class CollectorReporter: Sendable {
 
     /// `STATUS=` and `X_GALAXY_PROGRESS=` in one datagram (after each day).
     public func report(status: String, progress: CollectorProgress) {
-        state.withLock { $0.progress = progress }
+        state.withLock { state in
+            state.progress = progress
+            state.lastActivity = .now
+        }
         send([.status(status), .custom(key: CollectorProgress.key, value: progress.value)])
     }
 
@@ -87,9 +106,21 @@ public final class CollectorReporter: Sendable {
         let step: Duration = .milliseconds(50)
         var next = ContinuousClock.now + interval
         while !state.withLock({ $0.stopped }) {
-            if ContinuousClock.now >= next {
-                send([.watchdog])
-                next = ContinuousClock.now + interval
+            let now = ContinuousClock.now
+            if now >= next {
+                let (healthy, changed) = state.withLock { state -> (Bool, Bool) in
+                    let healthy = now - state.lastActivity < stallLimit
+                    defer { state.stalled = !healthy }
+                    return (healthy, state.stalled == healthy)
+                }
+                if healthy {
+                    send([.watchdog])
+                } else if changed {
+                    logger.error(
+                        "the collector made no progress for too long; heartbeats stop so the supervisor can act",
+                        metadata: ["limit": "\(stallLimit)"])
+                }
+                next = now + interval
             }
             Thread.sleep(forTimeInterval: Self.seconds(min(step, interval)))
         }

@@ -13,9 +13,10 @@ public typealias KRXSourceFactory =
 /// foundation's idempotent write path (`DayWriter`), with progress to the supervisor and an honest exit status.
 ///
 /// A plain synchronous loop on the calling thread: libpq and libcurl block, and this process does nothing else.
-/// Order of a run: open the database (exit 75 if unreachable) → check the source's credentials (78) and persisted
-/// circuit breaker (69) → plan the days from the ledger → `READY=1` → per day: fetch, then (unless cancelled) write
-/// the day in one transaction and report `STATUS=`/`X_GALAXY_PROGRESS=` → `STOPPING=1`.
+/// Order of a run: open the database (exit 75 if unreachable) → `READY=1` → check the source's credentials (78) and
+/// persisted circuit breaker (69) → plan the days from the ledger (`STATUS=` with the day count) → per day: fetch,
+/// then (unless cancelled) write the day in one transaction and report `STATUS=`/`X_GALAXY_PROGRESS=` →
+/// `STOPPING=1`.
 ///
 /// Errors that concern one day (a malformed answer, a 5xx that outlasted the retries, a day not yet published) fail
 /// that day — recorded `failed` with the reason — and the run goes on. Errors that would recur on every request stop
@@ -92,6 +93,8 @@ public final class CollectorRun {
                 throw CollectorFailure(.temporaryFailure, "cannot migrate the database: \(error)")
             }
         }
+        // Configuration read, database open: the supervisor may now count on heartbeats and progress.
+        reporter?.ready(status: "\(request): starting", progress: control.progress)
         switch request.job {
         case .snapshot:
             return try runSnapshot(connection)
@@ -126,7 +129,7 @@ public final class CollectorRun {
         }
         let label = "\(dataset.rawValue) \(request.days)"
         control.start(label: label, daysTotal: days.count)
-        reporter?.ready(status: "\(label): \(days.count) days to collect from \(kind.rawValue)",
+        reporter?.report(status: "\(label): \(days.count) days to collect from \(kind.rawValue)",
                         progress: control.progress)
         logger.info("collecting", metadata: ["source": "\(kind.rawValue)", "daysToFetch": "\(days.count)"])
         guard !days.isEmpty else { return control.outcome() }
@@ -167,9 +170,11 @@ public final class CollectorRun {
         var logger = logger
         logger[metadataKey: "date"] = "\(date.iso)"
         let fetched: DayFetch
+        reporter?.touch()
         let fetchStarted = ContinuousClock.now
         let attempt = Result { try source.fetch(dataset, on: date) }
         fetchSeconds += Self.seconds(ContinuousClock.now - fetchStarted)
+        reporter?.touch()
         do {
             fetched = try attempt.get()
         } catch {
@@ -180,8 +185,8 @@ public final class CollectorRun {
                 return .stop
             }
             let reason = "\(error)"
-            guard case .stored = record(.failed, dataset, date, rows: nil, error: reason, writer: writer, logger: logger)
-            else { return .stop }
+            let recorded = record(.failed, dataset, date, rows: nil, error: reason, writer: writer, logger: logger)
+            guard case .stored = recorded else { return .stop }
             let progress = control.recordFailed(.init(date: date, reason: reason), requests: source.requestsSent)
             logger.warning("day failed", metadata: ["reason": "\(reason)"])
             reporter?.report(status: "\(dataset.rawValue) \(date.iso): failed: \(reason)", progress: progress)
@@ -289,7 +294,7 @@ public final class CollectorRun {
     private func runSnapshot(_ connection: Connection) throws -> CollectorOutcome {
         let date = request.days.lastDay
         control.start(label: "snapshot \(date.iso)", daysTotal: 1)
-        reporter?.ready(status: "snapshot \(date.iso): valuing portfolios", progress: control.progress)
+        reporter?.report(status: "snapshot \(date.iso): valuing portfolios", progress: control.progress)
         let result: PortfolioSnapshotter.Result
         do {
             result = try PortfolioSnapshotter(connection: connection).snapshot(on: date)
@@ -366,7 +371,8 @@ public final class CollectorRun {
     static func format(_ seconds: Double) -> String { String(format: "%.3f", seconds) }
 
     static func statusLine(_ outcome: CollectorOutcome) -> String {
-        outcome.exitCode == .success ? "done: \(outcome.message)" : "exit \(outcome.exitCode.rawValue): \(outcome.message)"
+        outcome.exitCode == .success
+            ? "done: \(outcome.message)" : "exit \(outcome.exitCode.rawValue): \(outcome.message)"
     }
 }
 

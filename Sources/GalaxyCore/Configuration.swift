@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -131,8 +133,19 @@ public struct GalaxyConfiguration: Sendable {
         }
 
         timeZoneIdentifier = value("GALAXY_TZ") ?? "Asia/Seoul"
+        guard let zone = TimeZone(identifier: timeZoneIdentifier) else {
+            throw ConfigurationError(
+                variable: "GALAXY_TZ", problem: "'\(timeZoneIdentifier)' is not a time zone; use an IANA name such as Asia/Seoul")
+        }
         dailyCron = value("GALAXY_DAILY_CRON") ?? "0 18 * * mon-fri"
         snapshotCron = value("GALAXY_SNAPSHOT_CRON") ?? "30 18 * * mon-fri"
+        for (variable, expression) in [("GALAXY_DAILY_CRON", dailyCron), ("GALAXY_SNAPSHOT_CRON", snapshotCron)] {
+            do {
+                _ = try CronSchedule(expression, timeZone: zone)
+            } catch let error as CronSchedule.ParseError {
+                throw ConfigurationError(variable: variable, problem: error.reason + " in '\(expression)'")
+            }
+        }
         collectorPath = value("GALAXY_COLLECTOR")
 
         if let text = value("GALAXY_MAX_CHILDREN") {
@@ -165,11 +178,11 @@ public struct GalaxyConfiguration: Sendable {
 }
 
 extension StringProtocol {
-    /// The string without leading and trailing spaces, tabs and newlines (no Foundation needed).
+    /// The string without leading and trailing white space, `\r\n` included (a credential file written on
+    /// Windows must not carry its line ending into the password).
     public var trimmingWhitespace: String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
-        guard let first = firstIndex(where: { !isSpace($0) }) else { return "" }
-        let last = lastIndex(where: { !isSpace($0) })!
+        guard let first = firstIndex(where: { !$0.isWhitespace }) else { return "" }
+        let last = lastIndex(where: { !$0.isWhitespace })!
         return String(self[first...last])
     }
 }

@@ -60,6 +60,17 @@ public final class KRXPortalClient: KRXSource, @unchecked Sendable {
     public var hasSession: Bool { sessionStart.withLock { $0 != nil } }
 
     public func fetch(_ dataset: Dataset, on date: TradeDate) throws -> DayFetch {
+        do {
+            return try fetchDay(dataset, on: date)
+        } catch {
+            logger.warning(
+                "KRX day failed",
+                metadata: ["dataset": "\(dataset.rawValue)", "date": "\(date.iso)", "reason": "\(error)"])
+            throw error
+        }
+    }
+
+    private func fetchDay(_ dataset: Dataset, on date: TradeDate) throws -> DayFetch {
         operation.lock()
         defer { operation.unlock() }
         let metadata: Logger.Metadata = ["dataset": "\(dataset.rawValue)", "date": "\(date.iso)"]
@@ -113,6 +124,27 @@ public final class KRXPortalClient: KRXSource, @unchecked Sendable {
         done["seconds"] = "\(String(format: "%.2f", wallClock() - started))"
         logger.info(result.status == .noSession ? "KRX day: no session" : "KRX day fetched", metadata: done)
         return result
+    }
+
+    /// The trading days in `range`, oldest first, from the KOSPI index history (`MDCSTAT00301`, `indIdx=1&indIdx2=001`):
+    /// one request per two years (KRX's limit per range request), instead of one "-"-rows request per closed day.
+    /// Days after the last published session are simply absent.
+    public func tradingDays(in range: DateRange) throws -> [TradeDate] {
+        operation.lock()
+        defer { operation.unlock() }
+        var days: [TradeDate] = []
+        var start = range.start
+        while start <= range.end {
+            let end = min(range.end, start.adding(days: 729))
+            let metadata: Logger.Metadata = ["dataset": "calendar", "date": "\(start.iso)…\(end.iso)"]
+            let chunk = try query(
+                .indexHistory,
+                [("indIdx", "1"), ("indIdx2", "001"), ("strtDd", start.compact), ("endDd", end.compact)], metadata
+            ) { body throws(KRXError) in try KRXPortalParser.sessionDates(body) }
+            days += chunk.filter { start <= $0 && $0 <= end }
+            start = end.next
+        }
+        return days
     }
 
     /// Logs in now (also done on demand by `fetch`). Exposed for `galaxy-collector --check` style diagnostics.

@@ -15,6 +15,9 @@ public enum PortalScreen: String, Sendable, CaseIterable {
     case etfMaster = "MDCSTAT04601"
     /// [13101] ETF 전종목 시세: whole-market ETF prices for one day.
     case etfPrices = "MDCSTAT04301"
+    /// [11003] 개별지수 시세 추이: an index's sessions over a date range (≤ 2 years); closed days are omitted, which
+    /// makes it the cheapest trading calendar KRX offers.
+    case indexHistory = "MDCSTAT00301"
 
     /// The form value of `bld`.
     public var bld: String { "dbms/MDC/STAT/standard/\(rawValue)" }
@@ -23,7 +26,7 @@ public enum PortalScreen: String, Sendable, CaseIterable {
     public var arrayKey: String {
         switch self {
         case .stockMaster, .prices: "OutBlock_1"
-        case .valuation, .etfMaster, .etfPrices: "output"
+        case .valuation, .etfMaster, .etfPrices, .indexHistory: "output"
         case .sector: "block1"
         }
     }
@@ -31,7 +34,7 @@ public enum PortalScreen: String, Sendable, CaseIterable {
     /// The fields that are all "-" in every row on a day the market did not trade; empty for the masters.
     var sessionFields: [String] {
         switch self {
-        case .stockMaster, .etfMaster: []
+        case .stockMaster, .etfMaster, .indexHistory: []
         case .prices, .etfPrices: ["TDD_CLSPRC", "TDD_OPNPRC", "TDD_HGPRC", "TDD_LWPRC", "ACC_TRDVOL"]
         case .valuation, .sector: ["TDD_CLSPRC"]
         }
@@ -266,6 +269,25 @@ public enum KRXPortalParser {
                 baseIndexChangeRate: try reader.decimal("FLUC_RT1")
             )
         } ticker: { $0.ticker }
+    }
+
+    /// `MDCSTAT00301` → the dates of the index's sessions, oldest first. An empty list is a valid answer here (a
+    /// range without a session); judging whether that is plausible is the caller's business.
+    public static func sessionDates(_ body: [UInt8]) throws(KRXError) -> [TradeDate] {
+        let screen = PortalScreen.indexHistory
+        let rows = try KRXJSON.rows(body, key: screen.arrayKey, screen: screen.rawValue)
+        var dates = Set<TradeDate>()
+        for (index, row) in rows.enumerated() {
+            let reader = RowReader(screen: screen.rawValue, index: index, row: row)
+            guard let date = try reader.date("TRD_DD") else {
+                throw .unexpectedResponse(reason: "\(reader.location): field TRD_DD is empty")
+            }
+            guard try reader.decimal("CLSPRC_IDX") != nil else {
+                throw .unexpectedResponse(reason: "\(reader.location): field CLSPRC_IDX is empty on a listed session")
+            }
+            dates.insert(date)
+        }
+        return dates.sorted()
     }
 
     /// The common shape of the per-date screens. A closed day is KRX's "-" list (every session field of every row

@@ -93,9 +93,10 @@ struct LockedStateFile {
                     "cannot lock the shared state file \(path): \(String(cString: strerror(errno)))")
             }
         }
+        // Small files (a time, a counter, a cookie jar); the cap only guards against a file that is not ours.
         var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 256)
-        while bytes.count < 4096 {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while bytes.count < 1 << 20 {
             let count = pread(fd, &buffer, buffer.count, off_t(bytes.count))
             if count <= 0 { break }
             bytes.append(contentsOf: buffer[0..<count])

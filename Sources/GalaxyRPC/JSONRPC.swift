@@ -173,7 +173,8 @@ public struct JSONRPCRequest: Sendable, Hashable {
         var id: JSONRPCID? = nil
         if let rawID = members["id"] {
             guard let parsed = JSONRPCID(rawID) else {
-                return .failure(InvalidRequest(id: .null, error: .invalidRequest("id must be a string, number or null")))
+                return .failure(
+                    InvalidRequest(id: .null, error: .invalidRequest("id must be a string, number or null")))
             }
             id = parsed
         }

@@ -238,9 +238,7 @@ extension JSONValue {
     /// The JSON value of an `Encodable` (typed params or results → the wire).
     public init(encoding value: some Encodable) throws {
         let data = try JSONEncoder().encode(value)
-        do {
-            self = try JSONDecoder().decode(JSONValue.self, from: data)
-        }
+        self = try JSONValue(parsing: data)
     }
 
     /// Decodes this value as `T` (wire → typed params or results).

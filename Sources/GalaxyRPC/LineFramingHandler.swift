@@ -14,10 +14,16 @@ public struct RPCLineTooLongError: Error, Sendable, CustomStringConvertible {
 /// after it is ignored. Outbound it expects exactly one write per forwarded line (an empty buffer when the line asked
 /// for no answer, e.g. a notification), so it knows whether the connection owes a response.
 ///
+/// Until `attach()` is called (when the connection's task has wrapped the channel), lines, a line-too-long error and
+/// the peer's end of input are held, so nothing is lost even if the client sent everything and half-closed before
+/// the server got round to it.
+///
 /// It closes the connection when
-/// - no request is outstanding, no partial line is buffered and nothing happened for `idleTimeout`;
-/// - a started line has not been finished within `lineTimeout` (a slowloris client);
-/// - the peer has not read its responses for `idleTimeout` (the channel stayed unwritable).
+/// - no request is outstanding, no partial line is buffered and nothing happened for `idleTimeout` (counted from
+///   when the server started serving the connection, `attach()`);
+/// - a started line has not been finished within `lineTimeout` while the server owed nothing and so was waiting for
+///   it (a slowloris client; while requests are outstanding the server itself may have stopped reading);
+/// - the peer has not read its responses for `writeTimeout` (the channel stayed unwritable).
 final class LineFramingHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -26,6 +32,7 @@ final class LineFramingHandler: ChannelDuplexHandler {
 
     private let maxLineBytes: Int
     private let idleTimeout: TimeAmount
+    private let writeTimeout: TimeAmount
     private let lineTimeout: TimeAmount
     private let logger: Logger
 
@@ -37,8 +44,17 @@ final class LineFramingHandler: ChannelDuplexHandler {
     private var partialLineSince: NIODeadline? = nil
     private var unwritableSince: NIODeadline? = nil
     private var timer: Scheduled<Void>? = nil
+    private var context: ChannelHandlerContext? = nil
+    private var attached = false
+    private var heldLines: [ByteBuffer] = []
+    private var heldError: (any Error)? = nil
+    private var heldInputClosed = false
 
-    init(maxLineBytes: Int, idleTimeout: TimeAmount, lineTimeout: TimeAmount, logger: Logger) {
+    init(
+        maxLineBytes: Int, idleTimeout: TimeAmount, lineTimeout: TimeAmount, writeTimeout: TimeAmount,
+        logger: Logger
+    ) {
+        self.writeTimeout = writeTimeout
         self.maxLineBytes = maxLineBytes
         self.idleTimeout = idleTimeout
         self.lineTimeout = lineTimeout
@@ -46,6 +62,7 @@ final class LineFramingHandler: ChannelDuplexHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         lastActivity = .now()
         armTimer(context: context, at: lastActivity + idleTimeout)
     }
@@ -53,6 +70,32 @@ final class LineFramingHandler: ChannelDuplexHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
+        self.context = nil
+    }
+
+    /// Starts passing lines on (call on the event loop once the handler that consumes them is in the pipeline).
+    func attach() {
+        guard !attached, let context else { return }
+        attached = true
+        lastActivity = .now()
+        if partialLineSince != nil { partialLineSince = lastActivity }
+        rearm(context: context)
+        let lines = heldLines
+        heldLines = []
+        for line in lines { context.fireChannelRead(wrapInboundOut(line)) }
+        if !lines.isEmpty { context.fireChannelReadComplete() }
+        if let heldError {
+            self.heldError = nil
+            context.fireErrorCaught(heldError)
+        }
+        if heldInputClosed {
+            heldInputClosed = false
+            context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if attached { context.fireChannelReadComplete() }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -88,7 +131,11 @@ final class LineFramingHandler: ChannelDuplexHandler {
                 continue
             }
             pendingResponses += 1
-            context.fireChannelRead(wrapInboundOut(line))
+            if attached {
+                context.fireChannelRead(wrapInboundOut(line))
+            } else {
+                heldLines.append(line)
+            }
         }
         if buffer!.readableBytes > maxLineBytes {
             failOverLimit(context: context)
@@ -109,22 +156,38 @@ final class LineFramingHandler: ChannelDuplexHandler {
         buffer = nil
         partialLineSince = nil
         pendingResponses += 1
-        context.fireErrorCaught(RPCLineTooLongError(limit: maxLineBytes))
+        if attached {
+            context.fireErrorCaught(RPCLineTooLongError(limit: maxLineBytes))
+        } else {
+            heldError = RPCLineTooLongError(limit: maxLineBytes)
+        }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case ChannelEvent.inputClosed = event {
-            inputClosed = true
             buffer = nil
             partialLineSince = nil
+            guard attached else {
+                // The peer sent everything and half-closed before the connection was attached: deliver the end
+                // after the held lines.
+                heldInputClosed = true
+                return
+            }
+            // From here on nobody consumes lines (the server's own drain also ends input this way).
+            inputClosed = true
         }
         context.fireUserInboundEventTriggered(event)
     }
 
+    /// Counts an answer that is not sent (a notification, or a batch of them), so the connection no longer owes it.
+    func acknowledgeUnansweredLine() {
+        answered()
+        if let context { rearm(context: context) }
+    }
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let response = unwrapOutboundIn(data)
-        pendingResponses = max(0, pendingResponses - 1)
-        lastActivity = .now()
+        answered()
         rearm(context: context)
         if response.readableBytes == 0 {
             promise?.succeed(())
@@ -139,6 +202,14 @@ final class LineFramingHandler: ChannelDuplexHandler {
         context.fireChannelWritabilityChanged()
     }
 
+    /// One owed answer was given (or needs none). When the last one is given, a buffered partial line starts its
+    /// own clock: until then the server, not the peer, was the one not reading.
+    private func answered() {
+        pendingResponses = max(0, pendingResponses - 1)
+        lastActivity = .now()
+        if pendingResponses == 0, partialLineSince != nil { partialLineSince = lastActivity }
+    }
+
     // MARK: timers
 
     private func rearm(context: ChannelHandlerContext) {
@@ -147,8 +218,8 @@ final class LineFramingHandler: ChannelDuplexHandler {
 
     private func nextDeadline() -> NIODeadline {
         var deadline = lastActivity + idleTimeout
-        if let partialLineSince { deadline = min(deadline, partialLineSince + lineTimeout) }
-        if let unwritableSince { deadline = min(deadline, unwritableSince + idleTimeout) }
+        if let partialLineSince, pendingResponses == 0 { deadline = min(deadline, partialLineSince + lineTimeout) }
+        if let unwritableSince { deadline = min(deadline, unwritableSince + writeTimeout) }
         return deadline
     }
 
@@ -164,10 +235,15 @@ final class LineFramingHandler: ChannelDuplexHandler {
     private func check(context: ChannelHandlerContext) {
         guard context.channel.isActive else { return }
         let now = NIODeadline.now()
+        guard attached else {
+            // Not served yet: the wait is the server's, not the peer's.
+            armTimer(context: context, at: now + idleTimeout)
+            return
+        }
         var reason: String? = nil
-        if let unwritableSince, now >= unwritableSince + idleTimeout {
+        if let unwritableSince, now >= unwritableSince + writeTimeout {
             reason = "peer stopped reading responses"
-        } else if let partialLineSince, now >= partialLineSince + lineTimeout {
+        } else if let partialLineSince, pendingResponses == 0, now >= partialLineSince + lineTimeout {
             reason = "request line not finished in time"
         } else if pendingResponses == 0, partialLineSince == nil, now >= lastActivity + idleTimeout {
             reason = "idle"

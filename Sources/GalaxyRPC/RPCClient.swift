@@ -94,7 +94,8 @@ public struct RPCClient: Sendable {
                     }
                 }
         } catch {
-            throw RPCClientError("cannot connect to \(path): \(error) (is galaxyd running, and may you use its socket?)")
+            throw RPCClientError(
+                "cannot connect to \(path): \(error) (is galaxyd running, and may you use its socket?)")
         }
         let timeout = self.timeout
         return try await withThrowingTaskGroup(of: String?.self) { group in

@@ -12,11 +12,15 @@ public struct RPCServerConfiguration: Sendable {
     public var maxLineBytes: Int = 1 << 20
     /// Connections served at once; one more gets a -32000 "Too many connections" line and is closed.
     public var maxConnections: Int = 64
-    /// A connection with no outstanding request and no traffic for this long is closed; so is one whose peer does not
-    /// read its responses for this long.
+    /// Connections one uid may hold at once (root is exempt), so one user's runaway script cannot take every slot
+    /// from the others.
+    public var maxConnectionsPerUID: Int = 16
+    /// A connection with no outstanding request and no traffic for this long is closed.
     public var idleTimeout: TimeAmount = .seconds(60)
     /// A started line must be finished within this time (a client trickling bytes cannot hold a slot forever).
     public var lineTimeout: TimeAmount = .seconds(10)
+    /// A peer that does not read its answers for this long (the socket stays full) is disconnected.
+    public var writeTimeout: TimeAmount = .seconds(10)
     /// Requests of one connection processed concurrently (answers are still written in request order).
     public var maxInFlightPerConnection: Int = 8
     /// Most requests in one batch; more → -32600.
@@ -57,6 +61,8 @@ public final class RPCServer: Sendable {
     fileprivate struct State: Sendable {
         /// Connections being served, by number.
         var connections: [Int: any Channel] = [:]
+        /// The peer uid of each served connection, by number (for the per-uid limit).
+        var connectionUIDs: [Int: UInt32] = [:]
         /// Every accepted connection still open, served or not (closed at the end of a shutdown).
         var open: [ObjectIdentifier: any Channel] = [:]
         var nextConnectionNumber = 0
@@ -122,7 +128,8 @@ public final class RPCServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(
                         LineFramingHandler(
                             maxLineBytes: config.maxLineBytes, idleTimeout: config.idleTimeout,
-                            lineTimeout: config.lineTimeout, logger: connectionLogger))
+                            lineTimeout: config.lineTimeout, writeTimeout: config.writeTimeout,
+                            logger: connectionLogger))
                     let key = ObjectIdentifier(channel)
                     state.withLock { $0.open[key] = channel }
                     channel.closeFuture.whenComplete { _ in _ = state.withLock { $0.open.removeValue(forKey: key) } }
@@ -166,7 +173,11 @@ public final class RPCServer: Sendable {
             for channel in channels {
                 channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
             }
-            guard !channels.isEmpty else { return }
+            guard !channels.isEmpty else {
+                // Nothing is being served; close connections accepted but never taken up by the loop.
+                for channel in state.withLock({ Array($0.open.values) }) { channel.close(promise: nil) }
+                return
+            }
             let grace = configuration.shutdownGracePeriod
             group.addTask {
                 await withTaskGroup(of: Void.self) { race in
@@ -193,8 +204,15 @@ public final class RPCServer: Sendable {
             guard state.connections.count < configuration.maxConnections else {
                 return .failure(.tooManyConnections(limit: configuration.maxConnections))
             }
+            let uid = connection.peer?.uid ?? UInt32.max
+            if uid != 0,
+                state.connectionUIDs.values.lazy.filter({ $0 == uid }).count >= configuration.maxConnectionsPerUID
+            {
+                return .failure(.tooManyConnections(limit: configuration.maxConnectionsPerUID))
+            }
             state.nextConnectionNumber += 1
             state.connections[state.nextConnectionNumber] = connection.channel
+            state.connectionUIDs[state.nextConnectionNumber] = uid
             return .success(state.nextConnectionNumber)
         }
         group.addTask {
@@ -203,6 +221,7 @@ public final class RPCServer: Sendable {
                 await self.serve(connection, number: number)
                 let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
                     state.connections.removeValue(forKey: number)
+                    state.connectionUIDs.removeValue(forKey: number)
                     guard state.connections.isEmpty else { return [] }
                     defer { state.drainWaiters = [] }
                     return state.drainWaiters
@@ -267,14 +286,16 @@ public final class RPCServer: Sendable {
         let eventLoop = channel.eventLoop
         let connectionLogger = logger
         do {
-            let asyncChannel = try await eventLoop.submit {
+            let (asyncChannel, framer) = try await eventLoop.submit {
                 let wrapped = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
                     wrappingChannelSynchronously: channel,
                     configuration: .init(
                         backPressureStrategy: .init(lowWatermark: 2, highWatermark: 16),
                         isOutboundHalfClosureEnabled: false))
+                let framer = try channel.pipeline.syncOperations.handler(type: LineFramingHandler.self)
+                framer.attach()
                 try channel.syncOptions?.setOption(.autoRead, value: true)
-                return wrapped
+                return (wrapped, NIOLoopBound(framer, eventLoop: eventLoop))
             }.get()
             try await asyncChannel.executeThenClose { inbound, outbound in
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -286,7 +307,12 @@ public final class RPCServer: Sendable {
                         defer { slotReleases.finish() }
                         for await answer in answers {
                             let buffer = try await answer.get()
-                            try await outbound.write(buffer)
+                            if buffer.readableBytes > 0 {
+                                try await outbound.write(buffer)
+                            } else {
+                                // Nothing to send: tell the framer without a round trip through the writer.
+                                eventLoop.execute { framer.value.acknowledgeUnansweredLine() }
+                            }
                             slotReleases.yield()
                         }
                     }

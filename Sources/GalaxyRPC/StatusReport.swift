@@ -1,8 +1,8 @@
 import GalaxyCore
 
 // The result of `status`, shared by galaxyd (which builds it) and galaxyctl (which shows it). The shape is the
-// contract in protocol/galaxyd.openrpc.json (`#/components/schemas/Status`); optionals encode as JSON null so that
-// every documented member is always present.
+// contract in protocol/galaxyd.openrpc.json (`#/components/schemas/Status`); optionals are `@NullEncoded`, so every
+// documented member is always present (null when there is no value) and scripts never meet a missing key.
 
 /// Everything `galaxyctl status` shows.
 public struct StatusReport: Codable, Sendable, Equatable {
@@ -57,9 +57,9 @@ public struct ScheduleStatus: Codable, Sendable, Equatable {
     public var job: String
     public var cron: String
     public var timeZone: String
-    public var nextFire: String?
-    public var lastFire: String?
-    public var lastRunId: Int64?
+    @NullEncoded public var nextFire: String?
+    @NullEncoded public var lastFire: String?
+    @NullEncoded public var lastRunId: Int64?
 
     public init(
         job: String, cron: String, timeZone: String, nextFire: String?, lastFire: String?, lastRunId: Int64?
@@ -72,17 +72,7 @@ public struct ScheduleStatus: Codable, Sendable, Equatable {
         self.lastRunId = lastRunId
     }
 
-    enum CodingKeys: String, CodingKey { case job, cron, timeZone, nextFire, lastFire, lastRunId }
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(job, forKey: .job)
-        try container.encode(cron, forKey: .cron)
-        try container.encode(timeZone, forKey: .timeZone)
-        try container.encode(nextFire, forKey: .nextFire)
-        try container.encode(lastFire, forKey: .lastFire)
-        try container.encode(lastRunId, forKey: .lastRunId)
-    }
 }
 
 public struct ChildStatus: Codable, Sendable, Equatable {
@@ -96,8 +86,8 @@ public struct ChildStatus: Codable, Sendable, Equatable {
     public var state: String
     public var startedAt: String
     public var runtimeSeconds: Double
-    public var lastHeartbeat: String?
-    public var status: String?
+    @NullEncoded public var lastHeartbeat: String?
+    @NullEncoded public var status: String?
     public var restarts: Int
 
     public init(
@@ -119,26 +109,7 @@ public struct ChildStatus: Codable, Sendable, Equatable {
         self.restarts = restarts
     }
 
-    enum CodingKeys: String, CodingKey {
-        case runId, taskId, collector, rangeStart, rangeEnd, pid, state, startedAt, runtimeSeconds, lastHeartbeat,
-            status, restarts
-    }
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(runId, forKey: .runId)
-        try container.encode(taskId, forKey: .taskId)
-        try container.encode(collector, forKey: .collector)
-        try container.encode(rangeStart, forKey: .rangeStart)
-        try container.encode(rangeEnd, forKey: .rangeEnd)
-        try container.encode(pid, forKey: .pid)
-        try container.encode(state, forKey: .state)
-        try container.encode(startedAt, forKey: .startedAt)
-        try container.encode(runtimeSeconds, forKey: .runtimeSeconds)
-        try container.encode(lastHeartbeat, forKey: .lastHeartbeat)
-        try container.encode(status, forKey: .status)
-        try container.encode(restarts, forKey: .restarts)
-    }
 }
 
 public struct DatasetProgress: Codable, Sendable, Equatable {
@@ -162,7 +133,7 @@ public struct RunProgress: Codable, Sendable, Equatable {
     public var rows: Int
     public var requests: Int
     public var requestsPerSecond: Double
-    public var etaSeconds: Double?
+    @NullEncoded public var etaSeconds: Double?
     public var perDataset: [String: DatasetProgress]
 
     public init(
@@ -179,21 +150,7 @@ public struct RunProgress: Codable, Sendable, Equatable {
         self.perDataset = perDataset
     }
 
-    enum CodingKeys: String, CodingKey {
-        case daysDone, daysFailed, daysTotal, rows, requests, requestsPerSecond, etaSeconds, perDataset
-    }
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(daysDone, forKey: .daysDone)
-        try container.encode(daysFailed, forKey: .daysFailed)
-        try container.encode(daysTotal, forKey: .daysTotal)
-        try container.encode(rows, forKey: .rows)
-        try container.encode(requests, forKey: .requests)
-        try container.encode(requestsPerSecond, forKey: .requestsPerSecond)
-        try container.encode(etaSeconds, forKey: .etaSeconds)
-        try container.encode(perDataset, forKey: .perDataset)
-    }
 }
 
 public struct TaskStatus: Codable, Sendable, Equatable {
@@ -204,12 +161,12 @@ public struct TaskStatus: Codable, Sendable, Equatable {
     public var state: String
     public var attempts: Int
     public var rows: Int
-    public var pid: Int32?
-    public var exitCode: Int32?
-    public var signal: Int32?
-    public var runtimeSeconds: Double?
-    public var peakRssKiB: Int?
-    public var error: String?
+    @NullEncoded public var pid: Int32?
+    @NullEncoded public var exitCode: Int32?
+    @NullEncoded public var signal: Int32?
+    @NullEncoded public var runtimeSeconds: Double?
+    @NullEncoded public var peakRssKiB: Int?
+    @NullEncoded public var error: String?
 
     public init(
         id: Int64, collector: String, rangeStart: String, rangeEnd: String, state: String, attempts: Int, rows: Int,
@@ -231,27 +188,7 @@ public struct TaskStatus: Codable, Sendable, Equatable {
         self.error = error
     }
 
-    enum CodingKeys: String, CodingKey {
-        case id, collector, rangeStart, rangeEnd, state, attempts, rows, pid, exitCode, signal, runtimeSeconds,
-            peakRssKiB, error
-    }
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(collector, forKey: .collector)
-        try container.encode(rangeStart, forKey: .rangeStart)
-        try container.encode(rangeEnd, forKey: .rangeEnd)
-        try container.encode(state, forKey: .state)
-        try container.encode(attempts, forKey: .attempts)
-        try container.encode(rows, forKey: .rows)
-        try container.encode(pid, forKey: .pid)
-        try container.encode(exitCode, forKey: .exitCode)
-        try container.encode(signal, forKey: .signal)
-        try container.encode(runtimeSeconds, forKey: .runtimeSeconds)
-        try container.encode(peakRssKiB, forKey: .peakRssKiB)
-        try container.encode(error, forKey: .error)
-    }
 }
 
 public struct RunStatus: Codable, Sendable, Equatable {
@@ -262,11 +199,11 @@ public struct RunStatus: Codable, Sendable, Equatable {
     public var params: JSONValue
     public var requestedBy: String
     public var createdAt: String
-    public var startedAt: String?
-    public var finishedAt: String?
+    @NullEncoded public var startedAt: String?
+    @NullEncoded public var finishedAt: String?
     public var progress: RunProgress
     public var tasks: [TaskStatus]
-    public var error: String?
+    @NullEncoded public var error: String?
 
     public init(
         id: Int64, kind: String, state: String, params: JSONValue, requestedBy: String, createdAt: String,
@@ -288,31 +225,14 @@ public struct RunStatus: Codable, Sendable, Equatable {
     /// Whether the run has reached a final state.
     public var isFinished: Bool { ["succeeded", "partial", "failed", "cancelled", "interrupted"].contains(state) }
 
-    enum CodingKeys: String, CodingKey {
-        case id, kind, state, params, requestedBy, createdAt, startedAt, finishedAt, progress, tasks, error
-    }
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(kind, forKey: .kind)
-        try container.encode(state, forKey: .state)
-        try container.encode(params, forKey: .params)
-        try container.encode(requestedBy, forKey: .requestedBy)
-        try container.encode(createdAt, forKey: .createdAt)
-        try container.encode(startedAt, forKey: .startedAt)
-        try container.encode(finishedAt, forKey: .finishedAt)
-        try container.encode(progress, forKey: .progress)
-        try container.encode(tasks, forKey: .tasks)
-        try container.encode(error, forKey: .error)
-    }
 }
 
 public struct BreakerStatus: Codable, Sendable, Equatable {
     /// `closed` or `open`.
     public var state: String
-    public var openUntil: String?
-    public var reason: String?
+    @NullEncoded public var openUntil: String?
+    @NullEncoded public var reason: String?
 
     public init(state: String, openUntil: String?, reason: String?) {
         self.state = state
@@ -320,14 +240,7 @@ public struct BreakerStatus: Codable, Sendable, Equatable {
         self.reason = reason
     }
 
-    enum CodingKeys: String, CodingKey { case state, openUntil, reason }
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(state, forKey: .state)
-        try container.encode(openUntil, forKey: .openUntil)
-        try container.encode(reason, forKey: .reason)
-    }
 }
 
 public struct SourceStatus: Codable, Sendable, Equatable {
@@ -339,5 +252,30 @@ public struct SourceStatus: Codable, Sendable, Equatable {
         self.kind = kind
         self.rate = rate
         self.breaker = breaker
+    }
+}
+
+/// An optional that encodes as JSON `null` instead of disappearing, and decodes from `null` or a missing key.
+@propertyWrapper
+public struct NullEncoded<Value: Codable & Sendable & Equatable>: Codable, Sendable, Equatable {
+    public var wrappedValue: Value?
+
+    public init(wrappedValue: Value?) { self.wrappedValue = wrappedValue }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        wrappedValue = container.decodeNil() ? nil : try container.decode(Value.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(wrappedValue)
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// A missing key is a nil value, as for a plain optional.
+    public func decode<Value>(_ type: NullEncoded<Value>.Type, forKey key: Key) throws -> NullEncoded<Value> {
+        try decodeIfPresent(type, forKey: key) ?? NullEncoded(wrappedValue: nil)
     }
 }

@@ -50,6 +50,11 @@ struct ControlAPI: Sendable {
     }
 
     private func requireLeader() throws(JSONRPCError) {
+        guard statusSource.databaseReachable else {
+            throw JSONRPCError(
+                code: GalaxyErrorCode.databaseUnavailable,
+                message: "database unavailable: galaxyd cannot reach PostgreSQL (check the server and GALAXY_DATABASE_URL); no work can start until it is back")
+        }
         guard isLeader() else {
             throw JSONRPCError(
                 code: GalaxyErrorCode.standby,
@@ -89,7 +94,7 @@ final class StatusSource: Sendable {
     let isLeader: @Sendable () -> Bool
     /// The breaker row and whether the database answered, refreshed in the background by ``refresh()``: `status`
     /// never waits for the database, so it stays fast under fifty polling clients and answers while PostgreSQL is away.
-    private let breakerCache = Mutex<(status: BreakerStatus, reachable: Bool)?>(nil)
+    private let breakerCache = Mutex<BreakerStatus?>(nil)
 
     init(engine: JobEngine, scheduler: Scheduler, store: SupervisorDatabase, settings: SupervisorSettings,
          socketDescription: String, ready: @escaping @Sendable () -> Bool, isLeader: @escaping @Sendable () -> Bool) {
@@ -120,12 +125,13 @@ final class StatusSource: Sendable {
                 throw error
             } catch {
                 runs = []
+                noteDatabase(reachable: false)
                 databaseState = "unavailable"
             }
         }
         let source = settings.configuration.source
-        let (breaker, reachable) = breakerCache.withLock { $0 } ?? (BreakerStatus(state: "closed", openUntil: nil, reason: nil), true)
-        if !reachable { databaseState = "unavailable" }
+        let breaker = breakerCache.withLock { $0 } ?? BreakerStatus(state: "closed", openUntil: nil, reason: nil)
+        if !databaseReachable { databaseState = "unavailable" }
         return StatusReport(
             daemon: DaemonStatus(
                 version: settings.version, pid: getpid(), startedAt: Timestamps.rfc3339(started),
@@ -137,18 +143,25 @@ final class StatusSource: Sendable {
             source: SourceStatus(kind: source.rawValue, rate: settings.configuration.rate, breaker: breaker))
     }
 
+    /// Whether the database answered the last check (the breaker refresh or the leader lock, whichever came last).
+    var databaseReachable: Bool { reachable.load(ordering: .acquiring) }
+    private let reachable = Atomic<Bool>(true)
+
+    /// Records what a database call just found.
+    func noteDatabase(reachable value: Bool) { reachable.store(value, ordering: .releasing) }
+
     /// Re-reads the source's breaker (the daemon calls this on its status beat).
     func refresh() async {
         let source = settings.configuration.source.rawValue
-        var status = BreakerStatus(state: "closed", openUntil: nil, reason: nil)
-        var reachable = true
         do {
+            var status = BreakerStatus(state: "closed", openUntil: nil, reason: nil)
             if let open = try await store.breaker(for: source) {
                 status = BreakerStatus(state: "open", openUntil: Timestamps.rfc3339(open.openUntil), reason: open.reason)
             }
+            breakerCache.withLock { $0 = status }
+            noteDatabase(reachable: true)
         } catch {
-            reachable = false
+            noteDatabase(reachable: false)
         }
-        breakerCache.withLock { $0 = (status, reachable) }
     }
 }

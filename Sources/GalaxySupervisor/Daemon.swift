@@ -93,15 +93,22 @@ public enum GalaxyDaemon {
         let leaderLock = LeaderLock(url: settings.configuration.databaseURL)
         let leader = SharedFlag()
         let ready = SharedFlag()
+        let statusSource = StatusSource(
+            engine: engine, scheduler: scheduler, store: store, settings: settings,
+            socketDescription: options.systemd.listenFileDescriptors.isEmpty
+                ? settings.configuration.socketPath : "socket-activated (fd \(options.systemd.listenFileDescriptors[0].fileDescriptor))",
+            ready: { ready.value }, isLeader: { leader.value })
         @Sendable func becomeLeaderIfPossible() async {
-            let held = await leaderLock.acquireOrConfirm()
+            let (held, reachable) = await leaderLock.attempt()
+            statusSource.noteDatabase(reachable: reachable)
             let was = leader.exchange(held)
             if held, !was {
                 logger.notice("leader: this galaxyd runs the schedule")
                 await engine.recover(end: scheduler.today)
                 await scheduler.catchUp()
             } else if !held, was {
-                logger.error("lost the leader lock (database connection lost?); standing by")
+                logger.error(reachable
+                    ? "lost the leader lock; standing by" : "lost the leader lock: the database is unreachable; standing by")
             } else if !held {
                 logger.info("standby: another galaxyd holds the scheduler lock")
             }
@@ -114,11 +121,6 @@ public enum GalaxyDaemon {
         } else {
             address = .path(settings.configuration.socketPath)
         }
-        let statusSource = StatusSource(
-            engine: engine, scheduler: scheduler, store: store, settings: settings,
-            socketDescription: options.systemd.listenFileDescriptors.isEmpty
-                ? settings.configuration.socketPath : "socket-activated (fd \(options.systemd.listenFileDescriptors[0].fileDescriptor))",
-            ready: { ready.value }, isLeader: { leader.value })
         let api = ControlAPI(
             engine: engine, scheduler: scheduler, statusSource: statusSource,
             isLeader: { leader.value })
@@ -247,3 +249,4 @@ final class SharedFlag: Sendable {
     /// Sets the flag and returns its previous value.
     func exchange(_ newValue: Bool) -> Bool { storage.exchange(newValue, ordering: .acquiringAndReleasing) }
 }
+

@@ -17,8 +17,19 @@ final class LeaderLock: Sendable {
 
     /// Takes the lock if it is free; true while this process holds it. Also verifies a held lock is still held (the
     /// connection may have been lost and re-opened, which drops the lock).
-    func acquireOrConfirm() async -> Bool {
-        (try? await database.withConnection { connection in
+    func acquireOrConfirm() async -> Bool { await attempt().held }
+
+    /// As ``acquireOrConfirm()``, also saying whether the database answered at all.
+    func attempt() async -> (held: Bool, reachable: Bool) {
+        do {
+            return (try await confirm(), true)
+        } catch {
+            return (false, false)
+        }
+    }
+
+    private func confirm() async throws -> Bool {
+        try await database.withConnection { connection in
             let held = try connection.query(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted"
                     + " AND objsubid = 1 AND classid::bigint = ($1::bigint >> 32)"
@@ -26,7 +37,7 @@ final class LeaderLock: Sendable {
             ).scalar(as: Int64.self)
             if held > 0 { return true }
             return try connection.tryAdvisoryLock(Self.key)
-        }) ?? false
+        }
     }
 
     func release() async {

@@ -21,7 +21,7 @@ public struct NotifySocketAddress: Sendable, Hashable, CustomStringConvertible {
     public let text: String
     let pathBytes: [UInt8]
 
-    /// Parses `text`; nil for anything other than `/…` or `@…` (e.g. `vsock:` addresses, which galaxy does not use).
+    /// Parses `text`; nil for anything other than `/…` or `@…` (e.g. `vsock:` addresses, unused by galaxy).
     public init?(_ text: String) {
         let bytes = Array(text.utf8)
         guard let first = bytes.first, first == UInt8(ascii: "/") || first == UInt8(ascii: "@") else { return nil }

@@ -20,31 +20,50 @@ struct GalaxyCollector: ParsableCommand {
             JOB is one of: \(CollectorJob.allNames.joined(separator: ", ")).
 
             Days:
-              --date D            collect D unconditionally; with --heal N also every day of the N calendar days
-                                  before D whose ledger row is missing or failed.
-              --from A --to B     collect the days of A…B the ledger has not settled (missing or failed); days
-                                  already collected or no_session are not fetched again. --only-failed: only
-                                  failed days. --force: every day.
-            The masters (stock, etf) are today's lists: stored once, under D (or B).
-            snapshot --date D values every portfolio at the latest close on or before D (needs price for D).
+              --date D         collect D unconditionally; with --heal N also
+                               every day of the N calendar days before D whose
+                               ledger row is missing or failed.
+              --from A --to B  collect the days of A…B the ledger has not
+                               settled (missing or failed); days already
+                               collected or no_session are not fetched again.
+                               --only-failed: only failed days. --force: all.
+            Range runs from the portal learn closed days with one trading-day
+            calendar request per year and record them no_session unfetched.
+            The masters (stock, etf) are today's lists: stored once, under D
+            (or B). snapshot --date D values every portfolio at the latest
+            close on or before D (needs price settled for D).
 
-            Configuration comes from the environment (GALAXY_DATABASE_URL, GALAXY_SOURCE, GALAXY_SOURCE_<DATASET>,
-            GALAXY_PORTAL_URL, GALAXY_OPENAPI_URL, GALAXY_RATE, GALAXY_RATE_FILE, KRX_ID, KRX_PW, KRX_AUTH_KEY or
-            $CREDENTIALS_DIRECTORY/krx-id, krx-pw, krx-auth-key); the flags below override it.
-            With NOTIFY_SOCKET set it reports like a systemd service: READY=1, STATUS= and
-            X_GALAXY_PROGRESS=daysDone/daysFailed/daysTotal/rows/requests after each day, WATCHDOG=1 while working
-            (every WATCHDOG_USEC/2, at most every 5 s). SIGTERM stops between days (never half a day).
+            Configuration: the environment (GALAXY_DATABASE_URL, GALAXY_SOURCE,
+            GALAXY_SOURCE_<DATASET>, GALAXY_PORTAL_URL, GALAXY_OPENAPI_URL,
+            GALAXY_RATE, KRX_ID, KRX_PW, KRX_AUTH_KEY or the files krx-id,
+            krx-pw, krx-auth-key in $CREDENTIALS_DIRECTORY, GALAXY_LOG_LEVEL,
+            GALAXY_LOG_FORMAT=journal|plain); the flags below override it.
+            galaxyd also sets GALAXY_RATE_FILE, GALAXY_SESSION_FILE and
+            GALAXY_OPENAPI_QUOTA_FILE: its collectors share one rate budget,
+            one member session and one Open API quota.
+
+            With NOTIFY_SOCKET set it reports like a systemd service: READY=1,
+            then STATUS= with X_GALAXY_PROGRESS=done/failed/total/rows/requests
+            after each day, and WATCHDOG=1 while working (every WATCHDOG_USEC/2,
+            at most every 5 s). SIGTERM: the day being written is committed,
+            the day being fetched is abandoned; nothing is half-written.
 
             Exit status:
               0   every requested day is collected or no_session
-              1   some days failed (recorded in the ledger with their reason), or cancelled with days left
+              1   some days failed (in the ledger with their reason), the
+                  snapshot's prices are not collected yet, or cancelled with
+                  days left
               64  usage error (bad arguments)
-              69  source blocked: the circuit breaker is open (a KRX block page); no request was or will be sent
+              69  source blocked: the circuit breaker is open (a KRX block
+                  page); no request was or will be sent
               70  internal error
-              75  temporary failure: database unreachable, Open API quota spent, LOGOUT again right after a
-                  fresh login (another process took the session), or (--supervised) stdin closed
-              77  authentication failed (wrong credentials or AUTH_KEY, KRX password change due: CD010)
-              78  bad configuration (a variable's value, missing credentials, a dataset the source lacks)
+              75  temporary failure: database unreachable, Open API quota
+                  spent, LOGOUT right after a fresh login, or (--supervised)
+                  stdin closed
+              77  authentication failed (wrong credentials or AUTH_KEY, KRX
+                  password change due: CD010)
+              78  bad configuration (a variable's value, missing credentials,
+                  a dataset the source does not publish)
             """)
 
     @Argument(help: "What to collect: \(CollectorJob.allNames.joined(separator: "|")).")

@@ -88,6 +88,10 @@ extension Galaxyd {
         var leaderRetry: Double = 5
 
         @Option(help: ArgumentHelp(
+            "Seconds to keep retrying an unreachable database at start before giving up.", valueName: "seconds"))
+        var startupTimeout: Double = 50
+
+        @Option(help: ArgumentHelp(
             "Run as if the time were this RFC 3339 instant (demos and end-to-end tests; time then passes normally).",
             valueName: "time"))
         var now: String?
@@ -133,6 +137,7 @@ extension Galaxyd {
                 }
                 options.clock = ShiftedSchedulerClock(startingAt: start)
             }
+            options.startupTimeout = .seconds(startupTimeout)
             options.adminGroupID = RPCAuthorisationPolicy.groupID(named: configuration.adminGroup)
             if options.adminGroupID == nil {
                 logger.warning(

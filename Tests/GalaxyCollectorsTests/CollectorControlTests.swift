@@ -26,4 +26,12 @@ struct CollectorControlTests {
         #expect(control.isCancelled)
         #expect(control.requestCancellation()?.exitCode == .success, "the only day was stored: nothing undone")
     }
+
+    @Test("cancelled before the plan: nothing was done, so not a success")
+    func cancelBeforePlan() throws {
+        let control = CollectorControl()
+        let outcome = try #require(control.requestCancellation())
+        #expect(outcome.exitCode == .partialFailure)
+        #expect(outcome.message.contains("before the days were planned"))
+    }
 }

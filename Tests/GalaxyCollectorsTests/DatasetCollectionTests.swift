@@ -100,7 +100,8 @@ struct DatasetCollectionTests {
             #expect(
                 try scalarInt(connection, "SELECT count(*) FROM sectors WHERE date = $1", [tradingDay])
                     == stocks.filter { $0.market != .konex }.count)
-            #expect(try scalarInt(connection, "SELECT count(*) FROM etf_prices WHERE date = $1", [tradingDay]) == etfs.count)
+            #expect(
+                try scalarInt(connection, "SELECT count(*) FROM etf_prices WHERE date = $1", [tradingDay]) == etfs.count)
 
             let alphanumeric = try #require(stocks.first { $0.ticker.contains(where: \.isLetter) })
             let master = try rows(connection, "SELECT isin, name FROM stocks WHERE ticker = $1", [alphanumeric.ticker])
@@ -109,8 +110,9 @@ struct DatasetCollectionTests {
                                     [stocks.first { $0.market == .kospi }!.ticker, tradingDay])
             #expect(industry.first?["industry"] == .some(stocks.first { $0.market == .kospi }!.industry))
 
-            let etfRows = try rows(connection, "SELECT ticker, close, volume, base_index_close FROM etf_prices WHERE date = $1",
-                                   [tradingDay])
+            let etfRows = try rows(
+                connection, "SELECT ticker, close, volume, base_index_close FROM etf_prices WHERE date = $1",
+                [tradingDay])
             let byTicker = Dictionary(uniqueKeysWithValues: etfRows.map { ($0["ticker"]!!, $0) })
             for etf in etfs.prefix(30) {
                 let day = try #require(market.day(of: etf, on: tradingDay.sim))
@@ -177,7 +179,7 @@ struct DatasetCollectionTests {
             #expect(first.progress.daysDone == 6)
             let tradingDays = week.filter { fixture.simulator.market.isTradingDay($0.sim) }.count
             #expect(tradingDays == 4)
-            #expect(first.progress.requests == 6)
+            #expect(first.progress.requests == tradingDays + 1, "one calendar request, none for the weekend")
 
             fixture.simulator.resetStats()
             let resumed = try await fixture.collect(.dataset(.price), .range(week, mode: .unsettled))
@@ -190,7 +192,7 @@ struct DatasetCollectionTests {
 
             let forced = try await fixture.collect(.dataset(.price), .range(week, mode: .all))
             #expect(forced.progress.daysTotal == 6)
-            #expect(fixture.simulator.stats().count("portal/MDCSTAT01501") == 6)
+            #expect(fixture.simulator.stats().count("portal/MDCSTAT01501") == tradingDays)
 
             // A hole in the ledger before D is healed; settled days are not fetched again.
             let connection = try fixture.connect()

@@ -24,7 +24,7 @@ struct ExecutableTests {
             let messages = run.messages
             let first = try #require(messages.first)
             #expect(first.isReady, "READY=1 comes first: \(first)")
-            #expect(first[CollectorProgress.key] == "0/0/2/0/0")
+            #expect(first[CollectorProgress.key] == "0/0/0/0/0", "READY before the plan")
             let progress = messages.compactMap { message -> CollectorProgress? in
                 guard message.status != nil, !message.isReady, !message.isStopping else { return nil }
                 return message[CollectorProgress.key].flatMap { CollectorProgress(value: $0) }
@@ -32,9 +32,10 @@ struct ExecutableTests {
             let expectedRows = [TradeDate("2024-03-13")!, tradingDay].map {
                 fixture.simulator.market.stocks(on: $0.sim).count
             }
-            #expect(progress.map(\.daysDone) == [1, 2])
-            #expect(progress.map(\.rows) == [expectedRows[0], expectedRows[0] + expectedRows[1]])
-            #expect(progress.map(\.requests) == [1, 2])
+            #expect(progress.map(\.daysDone) == [0, 1, 2], "the plan, then one report per day")
+            #expect(progress.map(\.rows) == [0, expectedRows[0], expectedRows[0] + expectedRows[1]])
+            // One trading-day calendar request (MDCSTAT00301) for the range, then one request per day.
+            #expect(progress.map(\.requests) == [0, 2, 3])
             #expect(progress.allSatisfy { $0.daysTotal == 2 && $0.daysFailed == 0 })
             #expect(messages.contains { $0.status?.contains("2024-03-13: collected") == true })
             let heartbeats = messages.filter { $0.isWatchdog && $0.assignments.count == 1 }

@@ -29,13 +29,30 @@ struct SourceFaultTests {
         }
     }
 
+    @Test("member credentials from $CREDENTIALS_DIRECTORY (systemd LoadCredential=) log in")
+    func credentialsDirectory() async throws {
+        try await withFixture(requireLogin: true) { fixture in
+            let directory = FileManager.default.temporaryDirectory
+                .appendingPathComponent("galaxy-credentials-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            try "demo\n".write(to: directory.appendingPathComponent("krx-id"), atomically: true, encoding: .utf8)
+            try "demo-password\n".write(
+                to: directory.appendingPathComponent("krx-pw"), atomically: true, encoding: .utf8)
+            let outcome = try await fixture.collect(
+                .dataset(.valuation), .date(tradingDay, heal: 0),
+                environment: ["CREDENTIALS_DIRECTORY": directory.path, "KRX_PW": "wrong-password"])
+            #expect(outcome.exitCode == .success, "the credential files win over the variables: \(outcome)")
+            #expect(fixture.simulator.stats().count("login/MDCCOMS001D1") == 1)
+        }
+    }
+
     @Test("CD010 (password change due) → exit 77 with a clear message, no retry loop")
     func passwordChangeRequired() async throws {
         let accounts = [SimulatorAccount(id: "demo", password: "demo-password", passwordChangeRequired: true)]
         try await withFixture(requireLogin: true, accounts: accounts) { fixture in
-            let week = DateRange(TradeDate("2024-03-11")!, tradingDay)!
             let outcome = try await fixture.collect(
-                .dataset(.price), .range(week, mode: .unsettled), environment: Self.credentials)
+                .dataset(.price), .date(tradingDay, heal: 0), environment: Self.credentials)
             #expect(outcome.exitCode == .authenticationFailed)
             #expect(outcome.message.contains("CD010"))
             #expect(outcome.message.contains("KRX_PW"), "the message says what to change")
@@ -44,7 +61,7 @@ struct SourceFaultTests {
             let connection = try fixture.connect()
             defer { connection.close() }
             let ledger = try rows(connection, "SELECT status, last_error FROM collection_days")
-            #expect(ledger.count == 1, "the first day records why; the others are left for a later run")
+            #expect(ledger.count == 1, "the day records why")
             #expect(ledger.first?["status"] == .some("failed"))
             #expect((ledger.first?["last_error"] ?? nil)?.contains("CD010") == true)
         }

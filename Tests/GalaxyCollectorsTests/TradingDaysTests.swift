@@ -1,43 +1,15 @@
 import Foundation
-import GalaxyCollectors
+@testable import GalaxyCollectors
 import GalaxyCore
 import GalaxyKRX
 import GalaxyPostgres
 import KRXSimulator
-import Synchronization
 import Testing
 
-/// The portal client wrapped with a trading-day calendar from the simulator's KOSPI index screen (`MDCSTAT00301`),
-/// as GalaxyKRX would offer it: what the collector does when a source conforms to `TradingDaysSource`.
-final class CalendarPortalSource: KRXSource, TradingDaysSource, @unchecked Sendable {
-    let inner: any KRXSource
-    let baseURL: String
-    let http: CurlHTTPClient
-    private let calendarRequests = Atomic<Int>(0)
-
-    init(inner: any KRXSource, baseURL: String) throws {
-        self.inner = inner
-        self.baseURL = baseURL
-        self.http = try CurlHTTPClient()
-    }
-
-    var kind: SourceKind { inner.kind }
-    var datasets: Set<Dataset> { inner.datasets }
-    var requestsSent: Int { inner.requestsSent + calendarRequests.load(ordering: .relaxed) }
-    func fetch(_ dataset: Dataset, on date: TradeDate) throws -> DayFetch { try inner.fetch(dataset, on: date) }
-    func breakerState() throws -> BreakerState? { try inner.breakerState() }
-
-    func tradingDays(in range: DateRange) throws -> [TradeDate] {
-        calendarRequests.add(1, ordering: .relaxed)
-        let form = "bld=dbms/MDC/STAT/standard/MDCSTAT00301&indIdx=1&indIdx2=001&strtDd=\(range.start.compact)"
-            + "&endDd=\(range.end.compact)&locale=ko_KR&share=1&money=1&csvxls_isNo=false"
-        let response = try http.perform(HTTPRequest(
-            method: .post, url: baseURL + "/comm/bldAttendant/getJsonData.cmd",
-            headers: [("Referer", baseURL + "/contents/MDC/MDI/outerLoader/index.cmd")], body: form))
-        let object = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
-        let rows = object?["output"] as? [[String: Any]] ?? []
-        return rows.compactMap { ($0["TRD_DD"] as? String).flatMap { TradeDate($0) } }.sorted()
-    }
+/// A calendar from a fixed list, for the pure rules of `ClosedDayFinder`.
+struct FixedCalendar: TradingDaysSource {
+    let sessions: [TradeDate]
+    func tradingDays(in range: DateRange) throws -> [TradeDate] { sessions.filter { range.contains($0) } }
 }
 
 @Suite("Trading-day calendar")
@@ -45,19 +17,8 @@ struct TradingDaysTests {
     @Test("a range run learns closed days with one calendar request per year and fetches only trading days")
     func calendarSkipsClosedDays() async throws {
         try await withFixture { fixture in
-            let configuration = try fixture.configuration()
-            let baseURL = fixture.simulator.baseURL
-            let plain = fastSource(today: simToday)
             let range = DateRange(TradeDate("2023-12-20")!, TradeDate("2024-01-10")!)!  // crosses a year
-            let request = CollectorRequest(job: .dataset(.price), days: .range(range, mode: .unsettled))
-            let outcome = await onThread {
-                CollectorRun(
-                    request: request, configuration: configuration, logger: testLogger,
-                    makeSource: { dataset, configuration, store, logger in
-                        try CalendarPortalSource(inner: plain(dataset, configuration, store, logger), baseURL: baseURL)
-                    }
-                ).run()
-            }
+            let outcome = try await fixture.collect(.dataset(.price), .range(range, mode: .unsettled))
             #expect(outcome.exitCode == .success, "\(outcome)")
             let market = fixture.simulator.market
             let trading = range.filter { market.isTradingDay($0.sim) }
@@ -75,5 +36,29 @@ struct TradingDaysTests {
             #expect(try Ledger(connection).day(.price, on: TradeDate("2023-12-29")!)?.status == .noSession,
                     "연말휴장일: a weekday closure")
         }
+    }
+
+    @Test("days after the calendar's last session are fetched, not settled as closed; an empty year is distrusted")
+    func closedDayRules() throws {
+        let d = { (text: String) in TradeDate(text)! }
+        let calendar = FixedCalendar(sessions: [d("2024-03-13"), d("2024-03-14"), d("2024-03-15")])
+        let days = Array(DateRange(d("2024-03-12"), d("2024-03-19"))!)
+        let closed = try ClosedDayFinder(calendar: calendar).closedDays(among: days)
+        // 03-12 is before the first listed session but inside the answered range: closed. 03-16… are after the last
+        // listed session (not published yet, or the future): never assumed closed.
+        #expect(closed == [d("2024-03-12")])
+
+        // A session after the range (found by looking two weeks ahead) proves the range's last days closed.
+        let yearEnd = FixedCalendar(sessions: [d("2023-12-27"), d("2023-12-28"), d("2024-01-02")])
+        let december = Array(DateRange(d("2023-12-27"), d("2023-12-31"))!)
+        #expect(try ClosedDayFinder(calendar: yearEnd).closedDays(among: december)
+                    == [d("2023-12-29"), d("2023-12-30"), d("2023-12-31")])
+
+        let gap = FixedCalendar(sessions: [d("2024-01-03")])
+        let span = Array(DateRange(d("2023-06-01"), d("2024-01-05"))!)
+        #expect(throws: ClosedDayFinder.Implausible.self) {
+            try ClosedDayFinder(calendar: gap).closedDays(among: span)
+        }
+        #expect(try ClosedDayFinder(calendar: FixedCalendar(sessions: [])).closedDays(among: span).isEmpty)
     }
 }

@@ -19,6 +19,7 @@ import Testing
     @Test(arguments: [
         ("GALAXY_RATE", "fast"), ("GALAXY_RATE", "-1"), ("GALAXY_MAX_CHILDREN", "0"), ("GALAXY_SOURCE", "naver"),
         ("GALAXY_PORTAL_URL", "data.krx.co.kr"), ("GALAXY_SOCKET", "relative.sock"), ("GALAXY_SOURCE_PRICE", "x"),
+        ("GALAXY_TZ", "Mars/Olympus"), ("GALAXY_DAILY_CRON", "at six"), ("GALAXY_SNAPSHOT_CRON", "30 18 * * someday"),
     ])
     func badValuesNameTheVariable(_ variable: String, _ value: String) {
         #expect {
@@ -29,7 +30,7 @@ import Testing
     }
 
     @Test func credentialFilesWinAndSecretsNeverPrint() throws {
-        let files = ["/creds/krx-pw": "from-file\n", "/creds/krx-auth-key": "KEY"]
+        let files = ["/creds/krx-pw": "from-file\r\n", "/creds/krx-auth-key": "KEY"]
         let config = try GalaxyConfiguration(
             environment: ["KRX_ID": "member", "KRX_PW": "from-env", "CREDENTIALS_DIRECTORY": "/creds"],
             readFile: { files[$0] })

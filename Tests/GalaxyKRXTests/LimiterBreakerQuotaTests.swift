@@ -285,3 +285,42 @@ struct OpenAPIClientTests {
         #expect(other.used(now: wallClock() + 86_400) == 1)
     }
 }
+
+@Suite("Wiring from galaxy's configuration")
+struct WiringTests {
+    @Test("KRXSources.make picks the source per dataset, with credentials files and the shared files galaxyd sets")
+    func make() throws {
+        let (directory, cleanup) = try temporaryPath("credentials")
+        defer { cleanup() }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try "member-from-file\n".write(toFile: directory + "/krx-id", atomically: true, encoding: .utf8)
+        try "pw-from-file\n".write(toFile: directory + "/krx-pw", atomically: true, encoding: .utf8)
+        try "key-from-file\n".write(toFile: directory + "/krx-auth-key", atomically: true, encoding: .utf8)
+        let environment = [
+            "GALAXY_SOURCE": "portal", "GALAXY_SOURCE_PRICE": "openapi", "GALAXY_PORTAL_URL": "http://127.0.0.1:9/",
+            "GALAXY_OPENAPI_URL": "http://127.0.0.1:9", "GALAXY_RATE": "2", "CREDENTIALS_DIRECTORY": directory,
+            "KRX_ID": "member-from-env", "GALAXY_RATE_FILE": directory + "/rate",
+            "GALAXY_OPENAPI_QUOTA_FILE": directory + "/quota", "GALAXY_SESSION_FILE": directory + "/session",
+        ]
+        let configuration = try GalaxyConfiguration(environment: environment)
+        let (logger, _) = RecordingLogHandler.logger()
+        let store = InMemoryBreakerStore()
+        let price = try KRXSources.make(
+            for: .price, configuration: configuration, breakerStore: store, logger: logger, environment: environment)
+        let valuation = try KRXSources.make(
+            for: .valuation, configuration: configuration, breakerStore: store, logger: logger,
+            environment: environment)
+        let api = try #require(price as? KRXOpenAPIClient)
+        let web = try #require(valuation as? KRXPortalClient)
+        #expect(api.kind == .openapi && web.kind == .portal)
+        #expect(api.quota.path == directory + "/quota")
+        #expect(api.transport.limiter.sharedStatePath == directory + "/rate" && api.transport.limiter.rate == 2)
+        #expect(web.configuration.portalURL == "http://127.0.0.1:9")
+        #expect(web.configuration.sessionFile == directory + "/session")
+        #expect(web.configuration.credentials.memberID == "member-from-file")  // the credential file wins
+        #expect(web.configuration.credentials.memberPassword?.revealed == "pw-from-file")
+        #expect(api.configuration.credentials.authKey?.revealed == "key-from-file")
+        #expect(web.configuration.http.verifyTLS)
+        #expect(!api.datasets.contains(.valuation) && web.datasets.count == 6)
+    }
+}

@@ -177,6 +177,16 @@ struct PortalParserTests {
         }
     }
 
+    @Test("MDCSTAT00301 index history gives the session dates, oldest first")
+    func sessionDates() throws {
+        let dates = try KRXPortalParser.sessionDates(bytes(Fixtures.kospiIndex00301))
+        #expect(dates == [TradeDate(year: 2021, month: 1, day: 21)!, TradeDate(year: 2021, month: 1, day: 22)!])
+        #expect(try KRXPortalParser.sessionDates(bytes(#"{"output":[],"CURRENT_DATETIME":"x"}"#)).isEmpty)
+        let bad = Fixtures.kospiIndex00301.replacingOccurrences(of: "2021/01/21", with: "2021/13/21")
+        #expect(reason { _ = try KRXPortalParser.sessionDates(bytes(bad)) }
+            == "MDCSTAT00301 row 2: field TRD_DD is \"2021/13/21\", not a date")
+    }
+
     @Test("a bad number names screen, row and field")
     func badNumber() {
         let body = Fixtures.prices01501.replacingOccurrences(of: "\"ACC_TRDVOL\":\"727,088\"", with: "\"ACC_TRDVOL\":\"1,2x4\"")

@@ -358,7 +358,7 @@ struct PortalClientTests {
         let (client, _) = try portal(fake, maxAttempts: 2, totalTimeout: 0.3)
         _ = try client.fetch(.price, on: tradingDay)
         var hang = TestHTTPServer.Response.json(Fixtures.prices01501)
-        hang.delay = 2
+        hang.delay = 5
         fake.fault(hang, hang)
         let started = Date()
         do {
@@ -367,8 +367,9 @@ struct PortalClientTests {
         } catch KRXError.transport(let message) {
             #expect(message.contains("curl 28"))  // CURLE_OPERATION_TIMEDOUT
         }
+        // Two attempts of 0.3 s each; waiting for the hung answers would take 10 s.
         let elapsed = Date().timeIntervalSince(started)
-        #expect(elapsed >= 0.55 && elapsed < 1.9)
+        #expect(elapsed >= 0.55 && elapsed < 4)
         #expect(fake.dataRequests.count == 3)
     }
 
@@ -404,8 +405,8 @@ struct PortalClientTests {
         let times = fake.dataRequests.map(\.time)
         #expect(times.count == 4)
         // Arrival times include the client's own scheduling noise after the limiter let it go (2 busy cores).
-        for (a, b) in zip(times, times.dropFirst()) { #expect(b - a >= 0.1 - 0.02) }
-        #expect(times.last! - times.first! >= 0.3 - 0.02)
+        for (a, b) in zip(times, times.dropFirst()) { #expect(b - a >= 0.1 - 0.05) }
+        #expect(times.last! - times.first! >= 0.3 - 0.05)
     }
 
     @Test("no secret in any error description or log line")

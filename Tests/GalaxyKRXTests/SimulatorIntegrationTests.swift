@@ -118,6 +118,20 @@ struct SimulatorIntegrationTests {
         await shutdown(sim)
     }
 
+    @Test("trading days of a range come from one index-history request per two years and match the calendar")
+    func tradingDays() async throws {
+        let sim = try await startSimulator()
+        let client = try portal(sim)
+        let range = try #require(DateRange(TradeDate(year: 2021, month: 6, day: 1)!, TradeDate(year: 2024, month: 3, day: 31)!))
+        let days = try await blocking { try client.tradingDays(in: range) }
+        let expected = range.filter { $0 <= TradeDate(year: 2024, month: 3, day: 15)! && sim.market.isTradingDay(simDate($0)) }
+        #expect(days == Array(expected))
+        #expect(!days.contains(holiday) && days.contains(tradingDay))
+        let requests = sim.stats().count("portal/MDCSTAT00301")
+        #expect(requests == 2)  // 1,400 days in windows of 730
+        await shutdown(sim)
+    }
+
     @Test("LOGOUT → one re-login → success; expired sessions are renewed the same way")
     func logoutRelogin() async throws {
         let sim = try await startSimulator()
@@ -245,15 +259,16 @@ struct SimulatorIntegrationTests {
     @Test("the rate limit holds at the simulator (arrival times)")
     func rate() async throws {
         let sim = try await startSimulator(requireLogin: false)
-        let client = try portal(sim, rate: 8)
+        let client = try portal(sim, rate: 4)
         _ = try await blocking {
-            for _ in 0..<6 { _ = try client.fetch(.etfPrice, on: tradingDay) }
+            for _ in 0..<4 { _ = try client.fetch(.etfPrice, on: tradingDay) }
         }
         let times = sim.stats().timestamps("portal")
-        #expect(times.count == 6)
-        // Arrival times include scheduling noise between the limiter and the socket (2 busy cores): 20 ms slack.
-        for (a, b) in zip(times, times.dropFirst()) { #expect(b - a >= 0.125 - 0.02) }
-        #expect(times.last! - times.first! >= 5 * 0.125 - 0.02)
+        #expect(times.count == 4)
+        // Arrival times carry the scheduling noise between the limiter and the socket (the suite shares 2 cores);
+        // the limiter's own spacing is exact and tested on its own. Without a limit these would be milliseconds apart.
+        for (a, b) in zip(times, times.dropFirst()) { #expect(b - a >= 0.25 - 0.1) }
+        #expect(times.last! - times.first! >= 3 * 0.25 - 0.1)
         await shutdown(sim)
     }
 
@@ -320,5 +335,55 @@ struct SimulatorIntegrationTests {
         }
         #expect(sim.stats().count("openapi") == 5)  // the 4th succeeded, the 5th was refused, no retry
         await shutdown(sim)
+    }
+}
+
+@Suite("GalaxyKRX cost of a whole-market day")
+struct WholeMarketCostTests {
+    @Test("a full-size day (≈2,900 stocks, ≈1,000 ETFs) is fetched and parsed; the cost is printed")
+    func wholeMarketDay() async throws {
+        let sim = try await KRXSimulator.start(
+            SimulatorConfiguration(seed: 1, accounts: [account], clock: .fixed(simToday), threads: 1))
+        let client = try KRXPortalClient(
+            configuration: configuration(sim), limiter: RateLimiter(rate: 0), breakerStore: InMemoryBreakerStore(),
+            logger: RecordingLogHandler.logger().0)
+        let (rows, seconds, etfRows, etfSeconds) = try await blocking {
+            _ = try client.fetch(.price, on: tradingDay)  // warm up: connection, market cache
+            var started = wallClock()
+            let prices = try client.fetch(.price, on: tradingDay)
+            let priceSeconds = wallClock() - started
+            started = wallClock()
+            let etfs = try client.fetch(.etfPrice, on: tradingDay)
+            return (Self.count(prices), priceSeconds, Self.count(etfs), wallClock() - started)
+        }
+        // Parsing alone, on the body the simulator sent.
+        let http = try CurlHTTPClient()
+        let response = try await blocking {
+            try http.perform(HTTPRequest(
+                method: .post, url: sim.baseURL + "/comm/bldAttendant/getJsonData.cmd",
+                body: "mktId=ALL&trdDd=\(tradingDay.compact)&share=1&money=1&bld=dbms/MDC/STAT/standard/MDCSTAT01501"))
+        }
+        let started = wallClock()
+        let parsed = try KRXPortalParser.prices(response.body)
+        let parseSeconds = wallClock() - started
+        guard case .rows(let parsedRows) = parsed else {
+            Issue.record("rows expected")
+            await shutdown(sim)
+            return
+        }
+        FileHandle.standardError.write(Data(
+            ("GalaxyKRX cost: price day \(rows) rows in \(String(format: "%.3f", seconds)) s (parse alone "
+                + "\(String(format: "%.3f", parseSeconds)) s for \(response.body.count) bytes); ETF day \(etfRows) "
+                + "rows in \(String(format: "%.3f", etfSeconds)) s\n").utf8))
+        #expect(rows > 2_000 && parsedRows.count == rows && etfRows > 500)
+        // Only pathological slowness fails here (a quadratic parse): the whole suite shares 2 cores, so the numbers
+        // printed above are the measurement, not this bound.
+        #expect(seconds < 30 && etfSeconds < 30)
+        await shutdown(sim)
+    }
+
+    private static func count(_ fetch: DayFetch) -> Int {
+        if case .rows(let rows) = fetch { return rows.count }
+        return 0
     }
 }

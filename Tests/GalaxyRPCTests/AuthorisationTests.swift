@@ -98,7 +98,8 @@ struct AuthorisationTests {
 
     /// Calls `mutate` and `whoami` as nobody with `groups`; returns both answers.
     static func callAsNobody(path: String, groups: [UInt32]) async throws -> (JSONValue, JSONValue) {
-        let groupArgument = groups.isEmpty ? "--clear-groups" : "--groups=" + groups.map(String.init).joined(separator: ",")
+        let groupArgument =
+            groups.isEmpty ? "--clear-groups" : "--groups=" + groups.map(String.init).joined(separator: ",")
         let (status, output) = try await runProcess([
             "/usr/bin/setpriv", "--reuid=\(nobody)", "--regid=\(nobody)", groupArgument,
             "/usr/bin/python3", "-c", clientScript, path,

@@ -1,3 +1,4 @@
+import Foundation
 import GalaxyRPC
 import Testing
 
@@ -42,5 +43,22 @@ struct JSONValueTests {
         #expect(text == #"{"a":{"nested":true},"b":[1,2.5,"line\nbreak\u2028",null],"c":"\u0001"}"#)
         #expect(!text.contains("\n"))
         #expect(try JSONValue(parsing: text) == value)
+    }
+
+    @Test("Codable keeps integers, doubles and booleans apart")
+    func codable() throws {
+        struct Wrapper: Codable, Equatable {
+            var value: JSONValue
+        }
+        let text = #"{"value":[0,1,true,false,1.5,"s",null,{"k":[]}]}"#
+        let decoded = try JSONDecoder().decode(Wrapper.self, from: Data(text.utf8))
+        #expect(decoded.value == [0, 1, true, false, 1.5, "s", nil, ["k": []]])
+        let encoded = try JSONEncoder().encode(decoded)
+        #expect(try JSONDecoder().decode(Wrapper.self, from: encoded) == decoded)
+        struct Typed: Codable {
+            var count: Int
+            var flag: Bool
+        }
+        #expect(try JSONValue(encoding: Typed(count: 1, flag: true)) == ["count": 1, "flag": true])
     }
 }

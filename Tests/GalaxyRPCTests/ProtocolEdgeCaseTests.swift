@@ -11,7 +11,8 @@ struct ProtocolEdgeCaseTests {
         // Ids come back exactly as sent.
         (#"{"jsonrpc":"2.0","method":"get_data","id":-7}"#, #"{"jsonrpc":"2.0","result":["hello",5],"id":-7}"#),
         (#"{"jsonrpc":"2.0","method":"get_data","id":1.5}"#, #"{"jsonrpc":"2.0","result":["hello",5],"id":1.5}"#),
-        (#"{"jsonrpc":"2.0","method":"get_data","id":"ü ✓"}"#, #"{"jsonrpc":"2.0","result":["hello",5],"id":"ü ✓"}"#),
+        (#"{"jsonrpc":"2.0","method":"get_data","id":"ü ✓"}"#,
+         #"{"jsonrpc":"2.0","result":["hello",5],"id":"ü ✓"}"#),
         // Ids that cannot be ids.
         (#"{"jsonrpc":"2.0","method":"get_data","id":{}}"#,
          #"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null}"#),

@@ -50,7 +50,9 @@ struct ServerBehaviourTests {
     @Test("an idle client is closed after the idle timeout while another client is served")
     func idleClientClosed() async throws {
         var configuration = RPCServerConfiguration()
-        configuration.idleTimeout = .seconds(1)
+        // Generous, so that the served client's own connections are not idle before their request arrives on a
+        // busy machine.
+        configuration.idleTimeout = .seconds(5)
         try await withServer(configuration: configuration) { server, path in
             try await withConnection(to: path) { idle in
                 let start = ContinuousClock.now
@@ -63,8 +65,8 @@ struct ServerBehaviourTests {
                 let closed = try await idle.readLine()
                 #expect(closed == nil)
                 let elapsed = ContinuousClock.now - start
-                #expect(elapsed >= .milliseconds(700))
-                #expect(elapsed < .seconds(8))
+                #expect(elapsed >= .seconds(4))
+                #expect(elapsed < .seconds(30))
             }
             _ = server
         }
@@ -74,13 +76,14 @@ struct ServerBehaviourTests {
     func unfinishedLineClosed() async throws {
         var configuration = RPCServerConfiguration()
         configuration.lineTimeout = .milliseconds(300)
-        configuration.idleTimeout = .seconds(30)
+        configuration.idleTimeout = .seconds(120)
         try await withServer(configuration: configuration) { _, path in
             try await withConnection(to: path) { connection in
                 let start = ContinuousClock.now
                 try await connection.send(#"{"jsonrpc":"2.0","#)
                 #expect(try await connection.readLine() == nil)
-                #expect(ContinuousClock.now - start < .seconds(10))
+                // Closed by the line timeout, long before the idle timeout could have done it.
+                #expect(ContinuousClock.now - start < .seconds(60))
             }
         }
     }
@@ -88,33 +91,42 @@ struct ServerBehaviourTests {
     @Test("a connection waiting for a slow handler is not closed as idle, and its answer arrives")
     func slowHandlerIsNotIdle() async throws {
         var configuration = RPCServerConfiguration()
-        configuration.idleTimeout = .seconds(1)
-        try await withServer(configuration: configuration) { _, path in
+        configuration.idleTimeout = .seconds(5)
+        let (gate, opener) = AsyncStream.makeStream(of: Void.self)
+        var methods = specExampleMethods()
+        methods.register("waitForGate", mutating: false) { _, _ in
+            for await _ in gate { break }
+            return "released"
+        }
+        try await withServer(methods: methods, configuration: configuration) { _, path in
             try await withConnection(to: path) { connection in
-                try await connection.sendLine(#"{"jsonrpc":"2.0","method":"sleep","params":{"ms":2500},"id":1}"#)
-                #expect(try await connection.readJSON()["result"] == 2500)
+                try await connection.sendLine(#"{"jsonrpc":"2.0","method":"waitForGate","id":1}"#)
+                // Longer than the idle timeout, with the request outstanding.
+                try await Task.sleep(for: .seconds(6))
+                opener.yield()
+                #expect(try await connection.readJSON()["result"] == "released")
             }
         }
     }
 
     @Test("a slow request on one connection does not hold up another connection")
     func slowHandlerDoesNotStallOthers() async throws {
-        try await withServer { _, path in
-            let slowFinished = Flag()
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    let answer = try await RPCClient(socketPath: path).call(method: "sleep", params: ["ms": 3000])
-                    slowFinished.set()
-                    #expect(answer == 3000)
-                }
-                try await Task.sleep(for: .milliseconds(50))
+        let (gate, opener) = AsyncStream.makeStream(of: Void.self)
+        var methods = specExampleMethods()
+        methods.register("waitForGate", mutating: false) { _, _ in
+            for await _ in gate { break }
+            return "released"
+        }
+        try await withServer(methods: methods) { _, path in
+            try await withConnection(to: path) { slow in
+                try await slow.sendLine(#"{"jsonrpc":"2.0","method":"waitForGate","id":1}"#)
+                // The slow request is held until the other client has been served three times.
                 for _ in 0..<3 {
                     let answer = try await RPCClient(socketPath: path).call(method: "get_data")
                     #expect(answer == ["hello", 5])
                 }
-                let slowWasDone = slowFinished.isSet
-                #expect(!slowWasDone, "quick calls waited for the slow one")
-                try await group.waitForAll()
+                opener.yield()
+                #expect(try await slow.readJSON()["result"] == "released")
             }
         }
     }
@@ -154,7 +166,8 @@ struct ServerBehaviourTests {
                 for try await ok in group where ok { correct += 1 }
                 #expect(correct == 100)
             }
-            #expect(ContinuousClock.now - start < .seconds(10))
+            // Only a pathological stall fails this; the machine running the suite may be busy.
+            #expect(ContinuousClock.now - start < .seconds(60))
         }
     }
 

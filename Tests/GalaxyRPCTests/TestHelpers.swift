@@ -77,11 +77,21 @@ func withServer<R: Sendable>(
 /// A raw NDJSON connection for tests that need several lines, or to see the server close.
 final class TestConnection {
     private var iterator: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
-    private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    let channel: any Channel
 
-    init(inbound: NIOAsyncChannelInboundStream<ByteBuffer>, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) {
+    init(
+        inbound: NIOAsyncChannelInboundStream<ByteBuffer>, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+        channel: any Channel
+    ) {
         self.iterator = inbound.makeAsyncIterator()
         self.outbound = outbound
+        self.channel = channel
+    }
+
+    /// Shuts down the sending side (as `nc -N` does after its input), keeping the receiving side open.
+    func closeOutput() async throws {
+        try await channel.close(mode: .output)
     }
 
     func send(_ text: String) async throws {
@@ -121,7 +131,7 @@ func withConnection<R: Sendable>(
             }
         }
     return try await channel.executeThenClose { inbound, outbound in
-        try await body(TestConnection(inbound: inbound, outbound: outbound))
+        try await body(TestConnection(inbound: inbound, outbound: outbound, channel: channel.channel))
     }
 }
 
@@ -181,6 +191,9 @@ func specExampleMethods() -> MethodRegistry {
     methods.register("boom", mutating: false) { _, _ in
         struct Secretive: Error {}
         throw Secretive()
+    }
+    methods.register("big", mutating: false) { _, _ in
+        .string(String(repeating: "x", count: 16 * 1024))
     }
     methods.register("sleep", mutating: false) { _, params in
         let ms = params?["ms"]?.integerValue ?? 100

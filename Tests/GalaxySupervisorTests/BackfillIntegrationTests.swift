@@ -18,7 +18,9 @@ import Glibc
     /// galaxyd believes it is Friday 2026-02-13, 19:00 in Seoul.
     static let now = "2026-02-13T19:00:00+09:00"
 
-    func startDaemon(sim: KRXSimProcess, database: TestDatabase? = nil, attempts: Int = 2) async throws -> DaemonHarness {
+    func startDaemon(
+        sim: KRXSimProcess, database: TestDatabase? = nil, attempts: Int = 2, rate: String = "0"
+    ) async throws -> DaemonHarness {
         try await DaemonHarness(
             database: database,
             extraArguments: ["--now", Self.now, "--heartbeat-timeout", "20", "--ready-timeout", "20",
@@ -26,7 +28,7 @@ import Glibc
             environment: [
                 "GALAXY_COLLECTOR": BuiltProducts.path("galaxy-collector"), "GALAXY_PORTAL_URL": sim.baseURL,
                 "GALAXY_OPENAPI_URL": sim.baseURL, "KRX_ID": "tester", "KRX_PW": "sim-password",
-                "GALAXY_LOG_LEVEL": "info",
+                "GALAXY_LOG_LEVEL": "info", "GALAXY_RATE": rate,
             ])
     }
 
@@ -44,7 +46,8 @@ import Glibc
 
     @Test func aBackfillKilledMidwayResumesFromTheLedgerAndFetchesNoCollectedDayAgain() async throws {
         let sim = try await simulator()
-        let first = try await startDaemon(sim: sim)
+        // 25 requests/s for both collectors together: slow enough that the kill lands mid-backfill.
+        let first = try await startDaemon(sim: sim, rate: "25")
         let database = first.database
         let accepted = try await first.client.call(
             method: "backfill", params: ["startYear": 2026, "datasets": ["price", "etf_price"]])
@@ -54,6 +57,8 @@ import Glibc
         try await waitUntil(timeout: .seconds(120)) {
             (try await first.status(runId: runID).runs.first?.progress.perDataset["price"]?.daysDone ?? 0) >= 8
         }
+        let beforeKill = try #require(try await first.status(runId: runID).runs.first)
+        #expect(!beforeKill.isFinished, "the kill lands while the backfill runs")
         first.process.signalGroup(SIGKILL)
         _ = await first.process.wait()
         first.finish(keepDatabase: true)

@@ -1,3 +1,4 @@
+import Foundation
 import GalaxySystemd
 import Testing
 
@@ -5,65 +6,95 @@ import Testing
 import Glibc
 #endif
 
-/// `takeFromProcess()` changes the process environment, which is not thread-safe; each case runs in a child process
-/// of its own (a Swift Testing exit test), where nothing else is running.
+/// `takeFromProcess()` reads and unsets the process environment, which is not thread-safe, and `LISTEN_PID` must be
+/// the pid of the process that reads it. So each case runs in a fresh copy of this test binary, started through
+/// `sh -c 'LISTEN_PID=$$ exec …'` exactly as a service manager would set it, running only
+/// `environmentChild()`, which reports what it took. The parent waits on NIO's blocking pool, never on the
+/// cooperative pool the other tests need.
 @Suite("Taking systemd's environment at start")
 struct EnvironmentTests {
     @Test("socket activation, watchdog and notify socket are read, and every variable is unset")
-    func takesAndUnsets() async {
-        await #expect(processExitsWith: .success) {
-            let pid = String(getpid())
-            setenv("NOTIFY_SOCKET", "/run/systemd/notify", 1)
-            setenv("WATCHDOG_USEC", "30000000", 1)
-            setenv("WATCHDOG_PID", pid, 1)
-            setenv("LISTEN_PID", pid, 1)
-            setenv("LISTEN_FDS", "1", 1)
-            setenv("LISTEN_FDNAMES", "control", 1)
-            setenv("LISTEN_PIDFDID", "12345", 1)
-            setenv("GALAXY_UNRELATED", "kept", 1)
-            let environment = SystemdEnvironment.takeFromProcess()
-            guard environment.notifySocket == "/run/systemd/notify" else { exit(10) }
-            guard environment.watchdogTimeout == .seconds(30) else { exit(11) }
-            guard environment.watchdog?.pingInterval == .seconds(15) else { exit(12) }
-            guard environment.listenFileDescriptors == [ListenFileDescriptor(fileDescriptor: 3, name: "control")]
-            else { exit(13) }
-            guard environment.listenFileDescriptor(named: "control")?.fileDescriptor == 3 else { exit(14) }
-            guard environment.problems.isEmpty else { exit(15) }
-            for name in SystemdEnvironment.variableNames where getenv(name) != nil { exit(16) }
-            guard getenv("GALAXY_UNRELATED") != nil else { exit(17) }
-        }
+    func takesAndUnsets() async throws {
+        let report = try await Self.runChild(
+            """
+            NOTIFY_SOCKET=/run/systemd/notify WATCHDOG_USEC=30000000 WATCHDOG_PID=$$ LISTEN_PID=$$ LISTEN_FDS=1 \
+            LISTEN_FDNAMES=control LISTEN_PIDFDID=12345 GALAXY_UNRELATED=kept
+            """)
+        #expect(report["notify"] == "/run/systemd/notify")
+        #expect(report["watchdog"] == "30000000")
+        #expect(report["ping"] == "15000000")
+        #expect(report["fds"] == "3:control")
+        #expect(report["problems"] == "0")
+        #expect(report["leftover"] == "")
+        #expect(report["unrelated"] == "kept")
     }
 
-    @Test("variables meant for another process are ignored (and still unset)")
-    func otherProcess() async {
-        await #expect(processExitsWith: .success) {
-            let other = String(getpid() + 1)
-            setenv("WATCHDOG_USEC", "30000000", 1)
-            setenv("WATCHDOG_PID", other, 1)
-            setenv("LISTEN_PID", other, 1)
-            setenv("LISTEN_FDS", "1", 1)
-            let environment = SystemdEnvironment.takeFromProcess()
-            guard environment.notifySocket == nil else { exit(10) }
-            guard environment.watchdogTimeout == nil else { exit(11) }
-            guard environment.listenFileDescriptors.isEmpty else { exit(12) }
-            for name in SystemdEnvironment.variableNames where getenv(name) != nil { exit(16) }
-        }
+    @Test("variables meant for another process are ignored, and still unset")
+    func otherProcess() async throws {
+        let report = try await Self.runChild(
+            "WATCHDOG_USEC=30000000 WATCHDOG_PID=$(($$+1)) LISTEN_PID=$(($$+1)) LISTEN_FDS=1")
+        #expect(report["notify"] == "none")
+        #expect(report["watchdog"] == "none")
+        #expect(report["fds"] == "")
+        #expect(report["leftover"] == "")
     }
 
     @Test("inconsistent LISTEN_FDNAMES and a bad WATCHDOG_USEC are reported, not fatal")
-    func inconsistent() async {
-        await #expect(processExitsWith: .success) {
-            let pid = String(getpid())
-            setenv("WATCHDOG_USEC", "soon", 1)
-            setenv("LISTEN_PID", pid, 1)
-            setenv("LISTEN_FDS", "2", 1)
-            setenv("LISTEN_FDNAMES", "control", 1)
-            let environment = SystemdEnvironment.takeFromProcess()
-            guard environment.watchdogTimeout == nil else { exit(11) }
-            guard environment.listenFileDescriptors.isEmpty else { exit(12) }
-            guard environment.problems.count == 2 else { exit(13) }
-            for name in SystemdEnvironment.variableNames where getenv(name) != nil { exit(16) }
+    func inconsistent() async throws {
+        let report = try await Self.runChild(
+            "WATCHDOG_USEC=soon LISTEN_PID=$$ LISTEN_FDS=2 LISTEN_FDNAMES=control")
+        #expect(report["watchdog"] == "none")
+        #expect(report["fds"] == "")
+        #expect(report["problems"] == "2")
+        #expect(report["leftover"] == "")
+    }
+
+    /// The child side; outside a child it does nothing (the three tests above are its assertions).
+    @Test func environmentChild() {
+        guard getenv("GALAXY_SYSTEMD_ENV_CHILD") != nil else { return }
+        let environment = SystemdEnvironment.takeFromProcess()
+        let notify: String = environment.notifySocket ?? "none"
+        let watchdog: String = environment.watchdogTimeout.map { String(Self.microseconds($0)) } ?? "none"
+        let ping: String = environment.watchdog.map { String(Self.microseconds($0.pingInterval)) } ?? "none"
+        let fds: [String] = environment.listenFileDescriptors.map { "\($0.fileDescriptor):\($0.name)" }
+        let leftover: [String] = SystemdEnvironment.variableNames.filter { getenv($0) != nil }
+        let unrelated: String = getenv("GALAXY_UNRELATED").map { String(cString: $0) } ?? "none"
+        var fields: [String] = []
+        fields.append("notify=" + notify)
+        fields.append("watchdog=" + watchdog)
+        fields.append("ping=" + ping)
+        fields.append("fds=" + fds.joined(separator: ","))
+        fields.append("problems=\(environment.problems.count)")
+        fields.append("leftover=" + leftover.joined(separator: ","))
+        fields.append("unrelated=" + unrelated)
+        print("ENV-REPORT " + fields.joined(separator: " "))
+    }
+
+    static func microseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
+    }
+
+    /// Runs `environmentChild()` in a new copy of this binary with `assignments` (shell syntax, `$$` is the
+    /// child's pid) and returns its report.
+    static func runChild(_ assignments: String) async throws -> [String: String] {
+        var pathBuffer = [CChar](repeating: 0, count: 4096)
+        let length = readlink("/proc/self/exe", &pathBuffer, pathBuffer.count - 1)
+        try #require(length > 0)
+        let binary = String(decoding: pathBuffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let command =
+            // fds 3 and 4 exist in the child, as the passed sockets would (libsystemd marks them close-on-exec).
+            "exec 3</dev/null 4</dev/null; export \(assignments) GALAXY_SYSTEMD_ENV_CHILD=1; "
+            + "exec '\(binary)' --testing-library swift-testing "
+            + "--filter 'EnvironmentTests/environmentChild' 2>/dev/null"
+        let output = try await runCapturingOutput(["/bin/sh", "-c", command])
+        let line = try #require(
+            output.split(separator: "\n").first { $0.hasPrefix("ENV-REPORT ") }, "no report in: \(output)")
+        var report: [String: String] = [:]
+        for field in line.dropFirst("ENV-REPORT ".count).split(separator: " ") {
+            let parts = field.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            report[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
         }
+        return report
     }
 
     @Test("a child's environment is built without systemd's variables")
@@ -93,4 +124,47 @@ struct EnvironmentTests {
         #expect(ListenFileDescriptor(fileDescriptor: fd, name: "x").isListeningStreamSocket)
         #expect(!ListenFileDescriptor(fileDescriptor: 0, name: "stdin").isListeningStreamSocket)
     }
+}
+
+struct SpawnError: Error {}
+
+/// Runs `argv` and returns its standard output; the wait happens on a thread of its own, never on the cooperative
+/// pool.
+func runCapturingOutput(_ argv: [String]) async throws -> String {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread {
+            continuation.resume(with: Result { try spawnAndWait(argv) })
+        }
+        thread.start()
+    }
+}
+
+private func spawnAndWait(_ argv: [String]) throws -> String {
+    var pipeFDs: [Int32] = [-1, -1]
+        guard pipe(&pipeFDs) == 0 else { throw SpawnError() }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 1)
+        posix_spawn_file_actions_addclose(&actions, pipeFDs[0])
+        let cArguments = argv.map { strdup($0) } + [nil]
+        defer { for argument in cArguments { free(argument) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, argv[0], &actions, nil, cArguments, environ)
+        close(pipeFDs[1])
+        guard rc == 0 else {
+            close(pipeFDs[0])
+            throw SpawnError()
+        }
+        var output: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(pipeFDs[0], $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            output += buffer[0..<n]
+        }
+        close(pipeFDs[0])
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        return String(decoding: output, as: UTF8.self)
 }

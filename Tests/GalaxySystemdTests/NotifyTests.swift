@@ -84,7 +84,8 @@ struct NotifyTests {
         let gapsMS = zip(sentAt.dropFirst(), sentAt).map { ($0 - $1) / 1_000_000 }
         // Never more often than the interval, and not starved either.
         #expect(gapsMS.allSatisfy { $0 >= 100 }, "pings too frequent: \(gapsMS) ms")
-        #expect(gapsMS.allSatisfy { $0 < 1000 }, "pings too rare: \(gapsMS) ms")
+        // An upper bound only catches a loop that stopped pinging; the machine may be busy, so it is generous.
+        #expect(gapsMS.allSatisfy { $0 < 10_000 }, "pings too rare: \(gapsMS) ms")
     }
 
     @Test("STOPPING=1, EXTEND_TIMEOUT_USEC, RELOADING with MONOTONIC_USEC, custom X_ keys")

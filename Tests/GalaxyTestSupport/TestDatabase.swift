@@ -19,8 +19,8 @@ public struct TestDatabase: Sendable {
 
     /// Creates the database. Throws ``TestDatabaseError`` when `GALAXY_TEST_DATABASE_URL` is unset, so a test run
     /// without PostgreSQL fails loudly instead of skipping.
-    public static func create(migrated: Bool = false) throws -> TestDatabase {
-        let clusterURL = try clusterURLFromEnvironment()
+    public static func create(migrated: Bool = false, clusterURL: String? = nil) throws -> TestDatabase {
+        let clusterURL = try clusterURL ?? clusterURLFromEnvironment()
         let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         let name = "galaxy_test_\(getpid())_\(counter.next())_\(suffix)"
         let admin = try Connection(url: clusterURL)
