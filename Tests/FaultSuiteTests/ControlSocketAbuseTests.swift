@@ -104,7 +104,7 @@ import Glibc
         #expect(daemon.process.exit == nil)
         ScenarioReport.record(
             "control socket: 100 silent connections from one uid",
-            "\(admitted) admitted (per-uid limit), \(refused.count) refused at once with a JSON-RPC error, none hung; "
+            "\(admitted) admitted (root is exempt from the per-uid limit of 16), \(refused.count) refused at once with a JSON-RPC error, none hung; "
                 + "status works again as soon as they close")
     }
 }
