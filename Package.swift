@@ -187,5 +187,10 @@ let package = Package(
             dependencies: ["GalaxyRPC", "GalaxySupervisor", "GalaxyTestSupport"],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "FaultSuiteTests",
+            dependencies: ["GalaxyRPC", "GalaxySupervisor", "GalaxyPostgres", "GalaxyTestSupport"],
+            swiftSettings: strict
+        ),
     ]
 )

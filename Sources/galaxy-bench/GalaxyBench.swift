@@ -3,13 +3,14 @@ import Foundation
 import GalaxyCore
 import GalaxyPostgres
 
-/// Benchmarks that print figures (they are not timed tests). Run in release mode: `scripts/bench-ingest.sh`.
+/// Benchmarks that print figures (they are not timed tests). Run in release mode: `scripts/bench.sh` runs them all
+/// (`scripts/bench-ingest.sh` runs `ingest` alone).
 @main
 struct GalaxyBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "galaxy-bench",
         abstract: "Measures galaxy's hot paths against a real PostgreSQL and prints the figures.",
-        subcommands: [Ingest.self])
+        subcommands: [Ingest.self, StatusLatency.self, SpawnReady.self])
 }
 
 struct Ingest: ParsableCommand {
