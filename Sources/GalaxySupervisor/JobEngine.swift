@@ -190,11 +190,13 @@ public actor JobEngine {
 
     // MARK: - Recovery and shutdown
 
-    /// Called once this daemon leads: marks what a dead daemon left running as interrupted, resumes its backfills
-    /// from the ledger (same run id, no collected day fetched again), and loads recent history for `status`.
+    /// Called whenever this daemon becomes leader: marks what a dead daemon left running as interrupted, resumes its
+    /// backfills from the ledger (same run id, no collected day fetched again), and loads recent history for
+    /// `status`. Runs this process is executing are not touched: a leader that lost its database connection and
+    /// takes the lock back is still running them.
     public func recover(end: TradeDate) async {
         do {
-            let interrupted = try await store.recoverInterrupted()
+            let interrupted = try await store.recoverInterrupted(except: Set(executions.keys))
             for run in try await store.recentRuns(limit: historyLimit).reversed() where runs[run.id] == nil {
                 runs[run.id] = RunRecord(status: run, started: .now, tasks: [])
             }
@@ -207,7 +209,7 @@ public actor JobEngine {
     }
 
     private func resumeBackfill(_ id: Int64, params: JSONValue, end: TradeDate) async {
-        guard let startYear = params["startYear"]?.integerValue else { return }
+        guard executions[id] == nil, let startYear = params["startYear"]?.integerValue else { return }
         let datasets = params["datasets"]?.arrayValue?.compactMap { $0.stringValue.flatMap(Dataset.init(rawValue:)) }
         let onlyFailed = params["onlyFailed"] == .bool(true)
         do {

@@ -73,15 +73,29 @@ struct SupervisorDatabase: Sendable {
     }
 
     /// What a daemon that died left behind: tasks and runs still marked active become `interrupted`. Returns the
-    /// backfill runs among them, which the new leader resumes.
-    func recoverInterrupted() async throws -> [(id: Int64, params: JSONValue, requestedBy: String)] {
-        try await database.withConnection { connection in
-            let jobs = JobStore(connection)
+    /// backfill runs among them, which the new leader resumes. `live` are the runs this process is executing
+    /// itself (it may be taking the lock back after losing its connection): they are left alone.
+    func recoverInterrupted(except live: Set<Int64>) async throws -> [(id: Int64, params: JSONValue, requestedBy: String)] {
+        let liveArray = "{" + live.map(String.init).joined(separator: ",") + "}"
+        return try await database.withConnection { connection in
             let active = ["queued", "pending", "running", "cancelling"]
-            let backfills = try jobs.runs(inStates: active).filter { $0.kind == "backfill" }.map { run in
-                (run.id, (try? JSONValue(parsing: run.params.text)) ?? .object([:]), run.requestedBy ?? "")
+            let backfills = try JobStore(connection).runs(inStates: active)
+                .filter { $0.kind == "backfill" && !live.contains($0.id) }
+                .map { run in (run.id, (try? JSONValue(parsing: run.params.text)) ?? .object([:]), run.requestedBy ?? "") }
+            try connection.transaction { connection in
+                let states = "{" + active.joined(separator: ",") + "}"
+                _ = try connection.query(
+                    """
+                    UPDATE job_tasks SET state = 'interrupted', finished_at = now(),
+                        error = coalesce(error, 'galaxyd stopped while the task ran')
+                    WHERE state = ANY ($1::text[]) AND NOT (run_id = ANY ($2::bigint[]))
+                    """, [states, liveArray])
+                _ = try connection.query(
+                    """
+                    UPDATE job_runs SET state = 'interrupted', finished_at = now()
+                    WHERE state = ANY ($1::text[]) AND NOT (id = ANY ($2::bigint[]))
+                    """, [states, liveArray])
             }
-            try jobs.markInterrupted(activeStates: active)
             return backfills
         }
     }
