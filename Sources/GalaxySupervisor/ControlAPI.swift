@@ -40,8 +40,9 @@ struct ControlAPI: Sendable {
             let state = try await mapped { try await engine.cancel(params.runId) }
             return CancelResult(runId: params.runId, state: state == "cancelling" ? "cancelling" : state)
         }
-        registry.register(GalaxyMethod.status, mutating: false, params: StatusParams.self) { _, params in
-            try await mapped { try await statusSource.report(runId: params.runId) }
+        registry.register(GalaxyMethod.status, mutating: false) { _, rawParams in
+            let params = try StatusParams.decode(from: rawParams)
+            return try await mapped { try await statusSource.encodedReport(runId: params.runId) }
         }
         registry.register(GalaxyMethod.discover, mutating: false) { _, _ in
             try JSONValue(parsing: OpenRPCDocument.json)
@@ -142,6 +143,24 @@ final class StatusSource: Sendable {
             runs: runs,
             source: SourceStatus(kind: source.rawValue, rate: settings.configuration.rate, breaker: breaker))
     }
+
+    /// The report as JSON, shared by every caller asking for the same run within `reportLifetime`: fifty clients
+    /// polling `status` cost one report and one encoding per beat, not fifty.
+    func encodedReport(runId: Int64?) async throws -> JSONValue {
+        let now = ContinuousClock.now
+        if let cached = reportCache.withLock({ $0[runId] }), now - cached.at < Self.reportLifetime {
+            return cached.value
+        }
+        let value = try JSONValue(encoding: try await report(runId: runId))
+        reportCache.withLock { cache in
+            if cache.count > 64 { cache.removeAll() }
+            cache[runId] = (now, value)
+        }
+        return value
+    }
+
+    static let reportLifetime: Duration = .milliseconds(200)
+    private let reportCache = Mutex<[Int64?: (at: ContinuousClock.Instant, value: JSONValue)]>([:])
 
     /// Whether the database answered the last check (the breaker refresh or the leader lock, whichever came last).
     var databaseReachable: Bool { reachable.load(ordering: .acquiring) }
