@@ -109,7 +109,7 @@ enum ValueError: Error {
 struct RowReader {
     let screen: String
     let index: Int
-    let row: [String: Any]
+    let row: [String: JSONValue]
 
     /// Where the row is, for messages: `MDCSTAT01501 row 12`.
     var location: String { "\(screen) row \(index + 1)" }
@@ -119,8 +119,8 @@ struct RowReader {
         guard let raw = row[field] else {
             throw .unexpectedResponse(reason: "\(location): field \(field) is missing")
         }
-        guard let text = raw as? String else {
-            throw .unexpectedResponse(reason: "\(location): field \(field) is \(type(of: raw)), not a string")
+        guard case .string(let text) = raw else {
+            throw .unexpectedResponse(reason: "\(location): field \(field) is \(raw.kindDescription), not a string")
         }
         return text
     }

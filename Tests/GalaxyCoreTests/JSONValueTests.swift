@@ -1,5 +1,5 @@
 import Foundation
-import GalaxyRPC
+import GalaxyCore
 import Testing
 
 @Suite("JSONValue: strict parsing and compact output")
