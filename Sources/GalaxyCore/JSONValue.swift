@@ -273,6 +273,9 @@ struct JSONParser {
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
     private var depth = 0
+    /// The member count of the last object read: the rows of a list usually share their shape, so the next object
+    /// reserves that much and its dictionary does not grow step by step.
+    private var lastObjectCount = 0
 
     /// `bytes` must stay valid while the parser is in use (it is used inside `withUnsafeBufferPointer`).
     init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
@@ -332,6 +335,7 @@ struct JSONParser {
         defer { depth -= 1 }
         index += 1
         var members: [String: JSONValue] = [:]
+        members.reserveCapacity(lastObjectCount)
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -353,6 +357,7 @@ struct JSONParser {
             }
             guard bytes[index] == UInt8(ascii: "}") else { throw fail("expected ',' or '}'") }
             index += 1
+            lastObjectCount = members.count
             return .object(members)
         }
     }
