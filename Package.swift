@@ -127,7 +127,7 @@ let package = Package(
         .executableTarget(
             name: "galaxy-bench",
             dependencies: [
-                "GalaxyCore", "GalaxyPostgres",
+                "GalaxyCore", "GalaxyKRX", "GalaxyPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

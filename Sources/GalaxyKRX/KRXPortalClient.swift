@@ -314,15 +314,14 @@ public final class KRXPortalClient: KRXSource, @unchecked Sendable {
         let what = "login (MDCCOMS001D1)"
         do {
             return try transport.send(request, what: what) { response in
-                guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
-                else {
+                guard case .object(let object) = KRXJSON.parse(response.body) else {
                     throw KRXError.unexpectedResponse(
                         reason: "\(what): not a JSON object: \(KRXJSON.excerpt(response.body))")
                 }
-                guard let code = object["_error_code"] as? String else {
+                guard let code = object["_error_code"]?.stringValue else {
                     throw KRXError.unexpectedResponse(reason: "\(what): no _error_code in the answer")
                 }
-                return (code, object["_error_message"] as? String ?? "")
+                return (code, object["_error_message"]?.stringValue ?? "")
             }
         } catch KRXError.loggedOut {
             throw KRXError.unexpectedResponse(reason: "\(what) answered LOGOUT")

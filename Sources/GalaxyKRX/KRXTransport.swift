@@ -83,9 +83,9 @@ enum ResponseClass: Equatable {
 
     /// The Open API's 401 body: `{"respMsg":"Unauthorized Key","respCode":"401"}`.
     static func authenticationError(_ response: HTTPResponse, what: String) -> KRXError {
-        let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
-        let code = object?["respCode"] as? String ?? "401"
-        var message = object?["respMsg"] as? String ?? "HTTP 401 for \(what)"
+        let object = KRXJSON.parse(response.body)
+        let code = object?["respCode"]?.stringValue ?? "401"
+        var message = object?["respMsg"]?.stringValue ?? "HTTP 401 for \(what)"
         if message == "Unauthorized Key" {
             message += ": KRX_AUTH_KEY is wrong or expired (keys are valid for one year; renew it on openapi.krx.co.kr)"
         } else if message == "Unauthorized API Call" {
@@ -167,7 +167,7 @@ public final class KRXTransport: Sendable {
                 } catch let error as KRXError {
                     // A body that is not even JSON (truncated, garbled) is worth another attempt; a well-formed body
                     // of the wrong shape is not: asking again gives the same answer.
-                    guard expectsJSON, (try? JSONSerialization.jsonObject(with: Data(response.body))) == nil else {
+                    guard expectsJSON, !KRXJSON.isJSON(response.body) else {
                         throw error
                     }
                     lastError = error

@@ -109,7 +109,7 @@ enum ValueError: Error {
 struct RowReader {
     let screen: String
     let index: Int
-    let row: [String: Any]
+    let row: [String: JSONValue]
 
     /// Where the row is, for messages: `MDCSTAT01501 row 12`.
     var location: String { "\(screen) row \(index + 1)" }
@@ -119,8 +119,8 @@ struct RowReader {
         guard let raw = row[field] else {
             throw .unexpectedResponse(reason: "\(location): field \(field) is missing")
         }
-        guard let text = raw as? String else {
-            throw .unexpectedResponse(reason: "\(location): field \(field) is \(type(of: raw)), not a string")
+        guard case .string(let text) = raw else {
+            throw .unexpectedResponse(reason: "\(location): field \(field) is \(raw.kindDescription), not a string")
         }
         return text
     }
@@ -191,5 +191,26 @@ struct RowReader {
 extension StringProtocol {
     /// Without leading and trailing white space, CR LF included. (Swift treats "\r\n" as ONE Character, so a
     /// Character-wise comparison with "\r" or "\n" misses it: header lines and Windows-edited files end that way.)
-    var krxTrimmed: String { String(self).trimmingCharacters(in: .whitespacesAndNewlines) }
+    ///
+    /// Nearly every KRX value has nothing to trim, and Foundation's trimming costs a bridge per call (a whole-market
+    /// day has ~45,000 fields), so a value that starts and ends with a scalar that is certainly not white space
+    /// (printable ASCII, Hangul) is returned as it is.
+    var krxTrimmed: String {
+        if let first = unicodeScalars.first, let last = unicodeScalars.last, first.isCertainlyNotSpace,
+            last.isCertainlyNotSpace
+        {
+            return String(self)
+        }
+        return String(self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+extension Unicode.Scalar {
+    /// Printable ASCII or a Hangul syllable or jamo: none of these is white space in any Unicode version.
+    fileprivate var isCertainlyNotSpace: Bool {
+        switch value {
+        case 0x21...0x7E, 0xAC00...0xD7A3, 0x1100...0x11FF, 0x3131...0x318E: true
+        default: false
+        }
+    }
 }

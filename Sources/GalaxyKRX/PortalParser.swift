@@ -49,7 +49,7 @@ public enum ParsedDay<Row: Sendable>: Sendable {
 
 /// Reads the top level of a KRX JSON answer: an object with the expected array of objects.
 enum KRXJSON {
-    static func rows(_ body: [UInt8], key: String, screen: String) throws(KRXError) -> [[String: Any]] {
+    static func rows(_ body: [UInt8], key: String, screen: String) throws(KRXError) -> [[String: JSONValue]] {
         let first = body.first { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D || $0 == 0xEF || $0 == 0xBB || $0 == 0xBF) }
         guard let first else {
             throw .unexpectedResponse(reason: "\(screen): empty body")
@@ -57,32 +57,42 @@ enum KRXJSON {
         if first == UInt8(ascii: "<") {
             throw .unexpectedResponse(reason: "\(screen): HTML instead of JSON: \(excerpt(body))")
         }
-        let object: Any
-        do {
-            object = try JSONSerialization.jsonObject(with: Data(body), options: [])
-        } catch {
+        guard let object = parse(body) else {
             throw .unexpectedResponse(
                 reason: "\(screen): malformed or truncated JSON (\(body.count) bytes, ends \"\(tail(body))\")")
         }
-        guard let top = object as? [String: Any] else {
+        guard case .object(let top) = object else {
             throw .unexpectedResponse(reason: "\(screen): the JSON top level is not an object")
         }
         guard let value = top[key] else {
             let keys = top.keys.sorted().prefix(8).joined(separator: ", ")
             throw .unexpectedResponse(reason: "\(screen): no \"\(key)\" list in the response (keys: \(keys))")
         }
-        guard let list = value as? [Any] else {
+        guard case .array(let list) = value else {
             throw .unexpectedResponse(reason: "\(screen): \"\(key)\" is not a list")
         }
-        var rows: [[String: Any]] = []
+        var rows: [[String: JSONValue]] = []
         rows.reserveCapacity(list.count)
         for (index, element) in list.enumerated() {
-            guard let row = element as? [String: Any] else {
+            guard case .object(let row) = element else {
                 throw .unexpectedResponse(reason: "\(screen) row \(index + 1): not an object")
             }
             rows.append(row)
         }
         return rows
+    }
+
+    /// The JSON value of a body, or nil when it is not one strict JSON text. A leading UTF-8 byte order mark is
+    /// skipped (Foundation's parser, used before, accepted it, and a proxy may add one).
+    static func parse(_ body: [UInt8]) -> JSONValue? {
+        let text = body.starts(with: [0xEF, 0xBB, 0xBF]) ? body[3...] : body[...]
+        return try? JSONValue(parsing: text)
+    }
+
+    /// Whether a body is one strict JSON text: a body that is not is worth asking for again (truncated, garbled).
+    static func isJSON(_ body: [UInt8]) -> Bool {
+        if case .some = parse(body) { return true }
+        return false
     }
 
     /// The start of a body, for error messages (one line, at most 120 characters).

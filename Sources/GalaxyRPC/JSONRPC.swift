@@ -1,3 +1,5 @@
+import GalaxyCore
+
 /// A JSON-RPC 2.0 request id: a string, a number, or null.
 ///
 /// `null` is a real id (the request is answered with `"id":null`), unlike an absent id, which makes the request a

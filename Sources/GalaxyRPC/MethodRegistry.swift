@@ -1,3 +1,4 @@
+import GalaxyCore
 import Logging
 
 /// What a handler knows about the call it serves.

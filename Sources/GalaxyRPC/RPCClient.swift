@@ -1,3 +1,4 @@
+import GalaxyCore
 import NIOCore
 import NIOPosix
 import Synchronization

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import GalaxyCore
 import Glibc
 #endif
 import Logging

@@ -10,7 +10,7 @@ struct GalaxyBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "galaxy-bench",
         abstract: "Measures galaxy's hot paths against a real PostgreSQL and prints the figures.",
-        subcommands: [Ingest.self, StatusLatency.self, SpawnReady.self])
+        subcommands: [Ingest.self, StatusLatency.self, SpawnReady.self, Parse.self])
 }
 
 struct Ingest: ParsableCommand {

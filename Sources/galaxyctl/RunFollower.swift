@@ -1,3 +1,4 @@
+import GalaxyCore
 import GalaxyRPC
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import Foundation
+import GalaxyCore
 import GalaxyRPC
 
 /// `galaxyctl status` for people: compact sections, one screen for a healthy daemon.

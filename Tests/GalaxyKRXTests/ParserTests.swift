@@ -214,8 +214,21 @@ struct PortalParserTests {
         let twice = Fixtures.sector03901.replacingOccurrences(of: "\"006840\"", with: "\"095570\"")
         #expect(reason { _ = try KRXPortalParser.sectors(bytes(twice)) } == "MDCSTAT03901 row 2: ticker 095570 appears twice")
         let number = Fixtures.sector03901.replacingOccurrences(of: "\"MKTCAP\":\"340,866,307,600\"", with: "\"MKTCAP\":340866307600")
-        #expect(reason { _ = try KRXPortalParser.sectors(bytes(number)) }?.contains("field MKTCAP is") == true)
+        #expect(
+            reason { _ = try KRXPortalParser.sectors(bytes(number)) }
+                == "MDCSTAT03901 row 1: field MKTCAP is a number, not a string")
         #expect(reason { _ = try KRXPortalParser.stocks(bytes("")) } == "MDCSTAT01901: empty body")
+        let trailingComma = #"{"OutBlock_1":[{"ISU_SRT_CD":"005930"},]}"#
+        #expect(reason { _ = try KRXPortalParser.prices(bytes(trailingComma)) }?.contains("malformed or truncated") == true)
+    }
+
+    @Test("a UTF-8 byte order mark before the JSON is skipped; values with white space at either end are trimmed")
+    func byteOrderMarkAndTrimming() throws {
+        let padded = Fixtures.sector03901.replacingOccurrences(of: "\"006840\"", with: "\" 006840\\t\"")
+        let body = [0xEF, 0xBB, 0xBF] + bytes(padded)
+        let parsed = try rows(KRXPortalParser.sectors(body))
+        #expect(parsed.map(\.ticker).contains("006840"))
+        #expect(try rows(KRXPortalParser.sectors(bytes(Fixtures.sector03901))).map(\.ticker) == parsed.map(\.ticker))
     }
 }
 

@@ -1,3 +1,4 @@
+import GalaxyCore
 import GalaxyRPC
 import Testing
 

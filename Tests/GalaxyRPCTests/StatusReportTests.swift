@@ -1,4 +1,5 @@
 import Foundation
+import GalaxyCore
 import GalaxyRPC
 import Testing
 

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import GalaxyCore
 import GalaxyPostgres
 import GalaxyRPC
 import GalaxySupervisor

@@ -1,4 +1,5 @@
 import Foundation
+import GalaxyCore
 import GalaxyPostgres
 import GalaxyRPC
 import GalaxySupervisor

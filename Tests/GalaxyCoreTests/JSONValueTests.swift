@@ -1,5 +1,5 @@
 import Foundation
-import GalaxyRPC
+import GalaxyCore
 import Testing
 
 @Suite("JSONValue: strict parsing and compact output")
@@ -32,6 +32,38 @@ struct JSONValueTests {
     @Test("invalid UTF-8 is a parse error")
     func invalidUTF8() {
         #expect(throws: JSONParseError.self) { try JSONValue(parsing: [0x22, 0xFF, 0xFE, 0x22]) }
+    }
+
+    @Test("strings with and without escapes, and escapes after plain text, decode to the same text", arguments: [
+        (#""삼성전자""#, "삼성전자"),
+        (#""plain\u0041fter""#, "plainAfter"),
+        (#""\"quoted\" tail 한글""#, "\"quoted\" tail 한글"),
+        (#""1,234""#, "1,234"),
+        (#""""#, ""),
+    ])
+    func strings(text: String, expected: String) throws {
+        #expect(try JSONValue(parsing: text) == .string(expected))
+    }
+
+    @Test("a control character or invalid UTF-8 after plain text is rejected, naming its byte")
+    func errorsAfterPlainText() throws {
+        let control = #expect(throws: JSONParseError.self) { try JSONValue(parsing: "\"abc\ndef\"") }
+        #expect(control?.description == "control character in string at byte 5")
+        #expect(throws: JSONParseError.self) { try JSONValue(parsing: [0x22, 0x61, 0x5C, 0x6E, 0xC3, 0x22]) }
+        #expect(throws: JSONParseError.self) { try JSONValue(parsing: [0x22, 0x61, 0xC3, 0x22]) }
+    }
+
+    @Test("every byte collection parses alike: arrays, slices, Data, and non-contiguous collections")
+    func collections() throws {
+        let text = #"xx{"OutBlock_1":[{"ISU_SRT_CD":"005930","TDD_CLSPRC":"71,000"}]}yy"#
+        let expected: JSONValue = ["OutBlock_1": [["ISU_SRT_CD": "005930", "TDD_CLSPRC": "71,000"]]]
+        let bytes = Array(text.utf8)
+        let inner = bytes[2..<(bytes.count - 2)]
+        #expect(try JSONValue(parsing: inner) == expected)
+        #expect(try JSONValue(parsing: Data(inner)) == expected)
+        #expect(try JSONValue(parsing: Array(inner)) == expected)
+        #expect(try JSONValue(parsing: inner.lazy.map { $0 }) == expected)
+        #expect(try JSONValue(parsing: String(decoding: inner, as: UTF8.self)) == expected)
     }
 
     @Test("output is compact, one line, with sorted keys, and parses back to the same value")

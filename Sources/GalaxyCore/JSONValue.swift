@@ -4,11 +4,15 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// A JSON value exactly as a client sent it.
+/// A JSON value exactly as it arrived.
 ///
 /// JSON-RPC echoes ids and passes params through to handlers untouched, so the server needs a value type that keeps
 /// what arrived: integers stay integers (`1` is not `1.0`), `null` is a value (not an absent member), and objects and
 /// arrays nest freely. Decoding into a typed `Decodable` happens later, per method, where errors can name the field.
+///
+/// It lives in GalaxyCore because two modules parse JSON on hot or strict paths: GalaxyRPC (the control protocol) and
+/// GalaxyKRX (whole-market answers of ~1 MB per screen and day, where Foundation's `JSONSerialization` into
+/// `[String: Any]` costs several times more than this parser).
 public enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
@@ -79,7 +83,7 @@ extension JSONValue: Codable {
             self = .array(elements)
             return
         }
-        if let object = try? decoder.container(keyedBy: AnyCodingKey.self) {
+        if let object = try? decoder.container(keyedBy: JSONValueCodingKey.self) {
             var members: [String: JSONValue] = [:]
             for key in object.allKeys { members[key.stringValue] = try object.decode(JSONValue.self, forKey: key) }
             self = .object(members)
@@ -120,13 +124,13 @@ extension JSONValue: Codable {
             var c = encoder.unkeyedContainer()
             for element in elements { try c.encode(element) }
         case .object(let members):
-            var c = encoder.container(keyedBy: AnyCodingKey.self)
-            for (key, value) in members { try c.encode(value, forKey: AnyCodingKey(key)) }
+            var c = encoder.container(keyedBy: JSONValueCodingKey.self)
+            for (key, value) in members { try c.encode(value, forKey: JSONValueCodingKey(key)) }
         }
     }
 }
 
-struct AnyCodingKey: CodingKey {
+private struct JSONValueCodingKey: CodingKey {
     var stringValue: String
     var intValue: Int?
     init(_ string: String) {
@@ -142,7 +146,8 @@ struct AnyCodingKey: CodingKey {
 
 // MARK: - Wire format
 
-/// Why a line could not be read as JSON (maps to JSON-RPC "Parse error", -32700).
+/// Why a text could not be read as JSON (JSON-RPC maps it to "Parse error", -32700). The description names the
+/// problem and its byte offset.
 public struct JSONParseError: Error, Sendable, CustomStringConvertible {
     public let description: String
 }
@@ -151,13 +156,23 @@ extension JSONValue {
     /// Parses one JSON text strictly (RFC 8259: no trailing commas, comments or NaN; UTF-8 only). Any value may be
     /// the top level, including a bare number or string, as JSON-RPC batches may contain.
     public init(parsing bytes: some Collection<UInt8>) throws(JSONParseError) {
-        var parser = JSONParser(bytes: Array(bytes))
-        self = try parser.parseDocument()
+        let parsed = bytes.withContiguousStorageIfAvailable { buffer in Self.parse(buffer) }
+        self = try (parsed ?? Array(bytes).withUnsafeBufferPointer { buffer in Self.parse(buffer) }).get()
     }
 
     /// Parses one JSON text given as a string.
     public init(parsing text: String) throws(JSONParseError) {
-        try self.init(parsing: Array(text.utf8))
+        var text = text
+        self = try text.withUTF8 { buffer in Self.parse(buffer) }.get()
+    }
+
+    private static func parse(_ buffer: UnsafeBufferPointer<UInt8>) -> Result<JSONValue, JSONParseError> {
+        var parser = JSONParser(bytes: buffer)
+        do throws(JSONParseError) {
+            return .success(try parser.parseDocument())
+        } catch {
+            return .failure(error)
+        }
     }
 
     /// The compact JSON text of this value: no whitespace, no newline (so it is one NDJSON line), keys sorted so the
@@ -248,14 +263,22 @@ extension JSONValue {
 }
 
 /// A strict recursive-descent JSON parser that keeps integers as integers.
+///
+/// It reads a borrowed byte buffer by index and builds each string from one slice of it (strings without escapes,
+/// the common case, are validated and copied once), so a 1 MB whole-market answer costs milliseconds, not the
+/// tenths of a second of `JSONSerialization` into `[String: Any]`.
 struct JSONParser {
     static let maxDepth = 128
 
-    private let bytes: [UInt8]
+    private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
     private var depth = 0
+    /// The member count of the last object read: the rows of a list usually share their shape, so the next object
+    /// reserves that much and its dictionary does not grow step by step.
+    private var lastObjectCount = 0
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    /// `bytes` must stay valid while the parser is in use (it is used inside `withUnsafeBufferPointer`).
+    init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
     mutating func parseDocument() throws(JSONParseError) -> JSONValue {
         let value = try parseValue()
@@ -312,6 +335,7 @@ struct JSONParser {
         defer { depth -= 1 }
         index += 1
         var members: [String: JSONValue] = [:]
+        members.reserveCapacity(lastObjectCount)
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -333,6 +357,7 @@ struct JSONParser {
             }
             guard bytes[index] == UInt8(ascii: "}") else { throw fail("expected ',' or '}'") }
             index += 1
+            lastObjectCount = members.count
             return .object(members)
         }
     }
@@ -361,9 +386,23 @@ struct JSONParser {
         }
     }
 
+    /// A string starting at the opening quote. Without escapes (the fast path) its bytes are validated as UTF-8 and
+    /// copied in one go; with escapes they are decoded into a scratch buffer.
     private mutating func parseString() throws(JSONParseError) -> String {
         index += 1  // opening quote
-        var utf8: [UInt8] = []
+        let start = index
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                let content = UnsafeBufferPointer(rebasing: bytes[start..<index])
+                index += 1
+                guard let string = String(validating: content, as: UTF8.self) else { throw fail("invalid UTF-8") }
+                return string
+            }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            index += 1
+        }
+        var utf8: [UInt8] = Array(bytes[start..<index])
         while true {
             guard index < bytes.count else { throw fail("unterminated string") }
             let byte = bytes[index]
@@ -399,7 +438,7 @@ struct JSONParser {
                         throw fail("unpaired surrogate")
                     }
                     guard let scalar = Unicode.Scalar(scalarValue) else { throw fail("invalid escape") }
-                    utf8.append(contentsOf: String(Character(scalar)).utf8)
+                    utf8.append(contentsOf: UTF8.encode(scalar).unsafelyUnwrapped)
                 default:
                     throw fail("invalid escape")
                 }
@@ -457,7 +496,7 @@ struct JSONParser {
             }
             guard digits() > 0 else { throw fail("invalid number") }
         }
-        let text = String(decoding: bytes[start..<index], as: UTF8.self)
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         if isInteger, let integer = Int64(text) { return .integer(integer) }
         guard let double = Double(text), double.isFinite else { throw fail("number out of range") }
         return .double(double)
