@@ -136,7 +136,7 @@ let package = Package(
         // Tests: real PostgreSQL (scripts/test.sh starts it), real processes, real sockets.
         .target(
             name: "GalaxyTestSupport",
-            dependencies: ["GalaxyCore", "GalaxyPostgres"],
+            dependencies: ["GalaxyCore", "GalaxyPostgres", "GalaxySupervisor"],
             path: "Tests/GalaxyTestSupport",
             swiftSettings: strict
         ),

@@ -129,10 +129,10 @@ import Glibc
         do {
             try await restartPostgres(cluster)
         } catch {
-            await cluster.stop()
+            await cluster.remove()
             throw error
         }
-        await cluster.stop()
+        await cluster.remove()
     }
 
     private func restartPostgres(_ cluster: PrivateCluster) async throws {
@@ -323,59 +323,3 @@ final class StdoutLines: Sendable {
     var text: String { lines.withLock { $0.joined(separator: "\n") } }
 }
 
-/// A PostgreSQL cluster of a scenario's own (scripts/pg-cluster.sh), for the scenario that restarts it: the shared
-/// test cluster must not go away under the other tests.
-struct PrivateCluster {
-    let directory: String
-    let url: String
-
-    static var repository: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().path
-    }
-
-    static func start() async throws -> PrivateCluster {
-        let directory = try TemporaryDirectory(prefix: "fspg").path
-        let output = try await run(["\(repository)/scripts/pg-cluster.sh", "start", directory])
-        let url = output.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard url.hasPrefix("postgresql://") else {
-            throw TestDatabaseError("scripts/pg-cluster.sh start printed no URL: \(output)")
-        }
-        return PrivateCluster(directory: directory, url: url)
-    }
-
-    /// `pg_ctl restart -m fast`: every connection is cut, the server comes back on the same socket and port.
-    func restart() async throws {
-        let bindir = try await Self.run(["/bin/sh", "-c", "ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1"])
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        var command = ["\(bindir)/pg_ctl", "-D", "\(directory)/data", "-m", "fast", "-w", "-t", "60", "restart"]
-        if geteuid() == 0 { command = ["/usr/sbin/runuser", "-u", "postgres", "--"] + command }
-        _ = try await Self.run(command)
-    }
-
-    func stop() async {
-        _ = try? await Self.run(["\(Self.repository)/scripts/pg-cluster.sh", "stop", directory])
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-
-    /// Runs a command to its exit and returns its stdout, through GalaxySupervisor's `ChildProcess` (an async
-    /// wait on the child's pidfd; Foundation's `Process.waitUntilExit` blocked indefinitely here under Swift
-    /// concurrency while other tests spawned children).
-    @discardableResult
-    static func run(_ command: [String]) async throws -> String {
-        let output = OutputRecorder()
-        let stdout = StdoutLines()
-        let child = try ChildProcess.spawn(
-            ChildSpec(executable: command[0], arguments: Array(command.dropFirst()),
-                      environment: ProcessInfo.processInfo.environment)
-        ) { stream, line in
-            output.handler(stream, line)
-            if stream == .stdout { stdout.append(line) }
-        }
-        let exit = await child.wait()
-        guard exit.succeeded else {
-            throw TestDatabaseError("\(command.joined(separator: " ")) ended \(exit):\n\(output.tail)")
-        }
-        return stdout.text
-    }
-}

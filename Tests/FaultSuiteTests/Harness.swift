@@ -34,26 +34,6 @@ enum Scenario {
     }
 }
 
-/// Collects a child's output lines, for the message of a failed expectation.
-final class OutputRecorder: Sendable {
-    private let lines = Mutex<[String]>([])
-    var handler: @Sendable (ChildProcess.Stream, String) -> Void { { _, line in self.lines.withLock { $0.append(line) } } }
-    var all: [String] { lines.withLock { $0 } }
-    /// The last lines (a failure message should not be a megabyte).
-    var tail: String { all.suffix(60).joined(separator: "\n") }
-}
-
-/// Polls a condition on another component's state (no event to wait on), failing after a bound.
-func waitUntil(
-    _ what: String, timeout: Duration = .seconds(60), _ condition: () async throws -> Bool
-) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while try await !condition() {
-        guard ContinuousClock.now < deadline else { throw TestDatabaseError("\(what): not within \(timeout)") }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-}
-
 /// A real galaxyd with the real galaxy-collector, talking to a krx-sim process and a database.
 final class FaultDaemon: Sendable {
     let databaseURL: String

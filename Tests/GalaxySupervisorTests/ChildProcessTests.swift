@@ -1,19 +1,12 @@
 import Foundation
 import GalaxySupervisor
+import GalaxyTestSupport
 import Synchronization
 import Testing
 
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// Collects a child's output lines for assertions.
-final class OutputRecorder: Sendable {
-    private let lines = Mutex<[(ChildProcess.Stream, String)]>([])
-    var handler: @Sendable (ChildProcess.Stream, String) -> Void { { stream, line in self.lines.withLock { $0.append((stream, line)) } } }
-    func lines(_ stream: ChildProcess.Stream) -> [String] { lines.withLock { $0.filter { $0.0 == stream }.map(\.1) } }
-    var all: [String] { lines.withLock { $0.map(\.1) } }
-}
 
 @Suite struct ChildProcessTests {
     func shell(_ script: String, environment: [String: String] = ["PATH": "/usr/bin:/bin"]) -> ChildSpec {
@@ -53,13 +46,13 @@ final class OutputRecorder: Sendable {
         // The child ignores TERM and starts a grandchild in its process group; both must die.
         let child = try ChildProcess.spawn(
             shell("trap '' TERM; sleep 300 & echo $!; echo ready; wait"), onOutput: output.handler)
-        try await waitFor { output.lines(.stdout).contains("ready") }
+        try await waitUntil { output.lines(.stdout).contains("ready") }
         let grandchild = try #require(Int32(output.lines(.stdout).first ?? ""))
         let started = ContinuousClock.now
         let exit = await child.terminate(grace: .milliseconds(300))
         #expect(exit.termination == .signaled(SIGKILL))
         #expect(ContinuousClock.now - started >= .milliseconds(300))
-        try await waitFor { kill(grandchild, 0) != 0 }
+        try await waitUntil { kill(grandchild, 0) != 0 }
     }
 
     @Test func terminateIsPromptForAWellBehavedChild() async throws {
@@ -83,7 +76,7 @@ final class OutputRecorder: Sendable {
     @Test func closingStdinIsTheSupervisorGoneSignal() async throws {
         let output = OutputRecorder()
         let child = try ChildProcess.spawn(shell("echo waiting; cat >/dev/null; echo eof; exit 7"), onOutput: output.handler)
-        try await waitFor { output.lines(.stdout).contains("waiting") }
+        try await waitUntil { output.lines(.stdout).contains("waiting") }
         #expect(child.exit == nil)
         child.closeStdin()
         let exit = await child.wait()
@@ -102,19 +95,6 @@ final class OutputRecorder: Sendable {
     }
 }
 
-/// Polls a condition that has no event to wait on (another process's state), failing after a generous bound.
-func waitFor(
-    _ condition: @Sendable () -> Bool, timeout: Duration = .seconds(20), sourceLocation: SourceLocation = #_sourceLocation
-) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while !condition() {
-        if ContinuousClock.now > deadline {
-            Issue.record("condition not met within \(timeout)", sourceLocation: sourceLocation)
-            return
-        }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-}
 
 @Suite struct ChildProcessWaitTests {
     @Test func aTimedWaitReturnsNilThenTheExit() async throws {

@@ -63,7 +63,7 @@ import Glibc
         defer { daemon.finish() }
         #expect(try await daemon.status().daemon.database == "ok")
 
-        try await cluster.stop()
+        try await cluster.stopServer()
         // status keeps answering and says so; starting work is refused with a precise error.
         try await waitUntil { try await daemon.status().daemon.database == "unavailable" }
         await #expect {
@@ -85,50 +85,3 @@ import Glibc
     }
 }
 
-/// A PostgreSQL cluster of a test's own, for tests that stop and start the server.
-///
-/// The script runs through `ChildProcess` (pidfd), not Foundation's `Process`: the server the script leaves running
-/// inherits Foundation's termination socketpair, and `waitUntilExit()` would then wait for the server, forever.
-struct PrivateCluster {
-    let directory: String
-    let url: String
-
-    static var script: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("scripts/pg-cluster.sh").path
-    }
-
-    static func start() async throws -> PrivateCluster {
-        let directory = "/tmp/galaxy-pc-\(getpid())-\(Int.random(in: 0..<1_000_000))"
-        let url = try await run(["start", directory]).trimmingCharacters(in: .whitespacesAndNewlines)
-        return PrivateCluster(directory: directory, url: url)
-    }
-
-    func stop() async throws { try await Self.run(["stop", directory]) }
-
-    /// Starts the stopped cluster again on the same port (clients reconnect to the same URL).
-    func restart() async throws {
-        let port = try String(contentsOfFile: directory + "/port", encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        try await Self.run(["start", directory], environment: ["GALAXY_PG_PORT": port])
-    }
-
-    func remove() async {
-        _ = try? await Self.run(["stop", directory])
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-
-    @discardableResult
-    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> String {
-        let output = OutputRecorder()
-        let child = try ChildProcess.spawn(
-            ChildSpec(executable: script, arguments: arguments,
-                      environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }),
-            onOutput: output.handler)
-        let exit = await child.wait()
-        guard exit.succeeded else {
-            throw TestDatabaseError("pg-cluster.sh \(arguments.joined(separator: " ")) \(exit): \(output.all)")
-        }
-        return output.lines(.stdout).joined(separator: "\n")
-    }
-}

@@ -156,11 +156,3 @@ final class InProcessSupervisor: Sendable {
     }
 }
 
-/// Polls a condition on another component's state (no event to wait on), failing after a bound.
-func waitUntil(timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while try await !condition() {
-        guard ContinuousClock.now < deadline else { throw TestDatabaseError("condition not met within \(timeout)") }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-}
