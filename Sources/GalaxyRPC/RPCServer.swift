@@ -11,8 +11,10 @@ import Synchronization
 public struct RPCServerConfiguration: Sendable {
     /// Longest accepted request line in bytes (a batch is one line). Longer → -32001 "Request too large", then close.
     public var maxLineBytes: Int = 1 << 20
-    /// Connections served at once; one more gets a -32000 "Too many connections" line and is closed.
-    public var maxConnections: Int = 64
+    /// Connections served at once; one more gets a -32000 "Too many connections" line and is closed. Generous
+    /// enough for fifty clients polling with a connection per call (each closing one lingers until its task ends);
+    /// the per-uid limit below is what keeps one user from taking every slot.
+    public var maxConnections: Int = 256
     /// Connections one uid may hold at once (root is exempt), so one user's runaway script cannot take every slot
     /// from the others.
     public var maxConnectionsPerUID: Int = 16
