@@ -144,23 +144,21 @@ final class StatusSource: Sendable {
             source: SourceStatus(kind: source.rawValue, rate: settings.configuration.rate, breaker: breaker))
     }
 
-    /// The report as JSON, shared by every caller asking for the same run within `reportLifetime`: fifty clients
-    /// polling `status` cost one report and one encoding per beat, not fifty.
+    /// The report as JSON. Callers that ask while the same report is being built share that one (single flight):
+    /// fifty clients polling `status` at once cost one report and one encoding, and no answer is older than the
+    /// build that was under way when the question came (a cache with a lifetime would hand out older ones).
     func encodedReport(runId: Int64?) async throws -> JSONValue {
-        let now = ContinuousClock.now
-        if let cached = reportCache.withLock({ $0[runId] }), now - cached.at < Self.reportLifetime {
-            return cached.value
+        let build = inflight.withLock { flights -> Task<JSONValue, any Error> in
+            if let running = flights[runId] { return running }
+            let task = Task { try JSONValue(encoding: try await self.report(runId: runId)) }
+            flights[runId] = task
+            return task
         }
-        let value = try JSONValue(encoding: try await report(runId: runId))
-        reportCache.withLock { cache in
-            if cache.count > 64 { cache.removeAll() }
-            cache[runId] = (now, value)
-        }
-        return value
+        defer { inflight.withLock { flights in if flights[runId] == build { flights[runId] = nil } } }
+        return try await build.value
     }
 
-    static let reportLifetime: Duration = .milliseconds(200)
-    private let reportCache = Mutex<[Int64?: (at: ContinuousClock.Instant, value: JSONValue)]>([:])
+    private let inflight = Mutex<[Int64?: Task<JSONValue, any Error>]>([:])
 
     /// Whether the database answered the last check (the breaker refresh or the leader lock, whichever came last).
     var databaseReachable: Bool { reachable.load(ordering: .acquiring) }
