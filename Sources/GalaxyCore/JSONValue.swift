@@ -45,6 +45,11 @@ extension JSONValue {
         }
     }
 
+    public var arrayValue: [JSONValue]? {
+        if case .array(let values) = self { return values }
+        return nil
+    }
+
     public var isNull: Bool { self == .null }
 
     /// A short name of the kind of value, for error messages ("expected an object, got an array").
