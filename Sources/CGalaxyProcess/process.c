@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <malloc.h>
 #include "CGalaxyProcess.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -56,3 +57,5 @@ int galaxy_wifexited(int status) { return WIFEXITED(status); }
 int galaxy_wexitstatus(int status) { return WEXITSTATUS(status); }
 int galaxy_wifsignaled(int status) { return WIFSIGNALED(status); }
 int galaxy_wtermsig(int status) { return WTERMSIG(status); }
+
+int galaxy_malloc_trim(void) { return malloc_trim(0); }

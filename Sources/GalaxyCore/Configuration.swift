@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc
@@ -133,7 +133,7 @@ public struct GalaxyConfiguration: Sendable {
         }
 
         timeZoneIdentifier = value("GALAXY_TZ") ?? "Asia/Seoul"
-        guard let zone = TimeZone(identifier: timeZoneIdentifier) else {
+        guard let zone = TimeZoneRules(identifier: timeZoneIdentifier) else {
             throw ConfigurationError(
                 variable: "GALAXY_TZ", problem: "'\(timeZoneIdentifier)' is not a time zone; use an IANA name such as Asia/Seoul")
         }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A five-field cron expression (`minute hour day-of-month month day-of-week`) evaluated in an explicit time zone.
 ///
@@ -8,9 +8,11 @@ import Foundation
 /// 7 both mean Sunday. As in Vixie cron, when both day fields are restricted a day matching either one fires.
 public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
     public let expression: String
-    public let timeZone: TimeZone
-    private let minutes: Set<Int>
-    private let hours: Set<Int>
+    public let timeZone: TimeZoneRules
+    /// Ascending.
+    private let minutes: [Int]
+    /// Ascending.
+    private let hours: [Int]
     private let daysOfMonth: Set<Int>
     private let months: Set<Int>
     /// 0 = Sunday … 6 = Saturday.
@@ -25,7 +27,7 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
         public var description: String { "invalid cron expression '\(expression)': \(reason)" }
     }
 
-    public init(_ expression: String, timeZone: TimeZone) throws {
+    public init(_ expression: String, timeZone: TimeZoneRules) throws {
         self.expression = expression
         self.timeZone = timeZone
         let fields = expression.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
@@ -43,8 +45,8 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
                 throw ParseError(expression: expression, reason: "\(name) field '\(fields[index])': \(reason.text)")
             }
         }
-        minutes = try parse(0, "minute", 0...59)
-        hours = try parse(1, "hour", 0...23)
+        minutes = try parse(0, "minute", 0...59).sorted()
+        hours = try parse(1, "hour", 0...23).sorted()
         daysOfMonth = try parse(2, "day-of-month", 1...31)
         months = try parse(3, "month", 1...12, Self.monthNames)
         daysOfWeek = Set(try parse(4, "day-of-week", 0...7, Self.dayNames).map { $0 % 7 })
@@ -54,7 +56,7 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
 
     /// Convenience: the zone by IANA identifier, with an error naming it when the host has no such zone.
     public init(_ expression: String, timeZoneIdentifier: String) throws {
-        guard let zone = TimeZone(identifier: timeZoneIdentifier) else {
+        guard let zone = TimeZoneRules(identifier: timeZoneIdentifier) else {
             throw ParseError(expression: expression, reason: "unknown time zone '\(timeZoneIdentifier)'")
         }
         try self.init(expression, timeZone: zone)
@@ -64,13 +66,13 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
 
     /// The first fire time strictly after `instant`, or nil if none within eight years (e.g. `0 0 31 2 *`).
     public func nextFire(after instant: Date) -> Date? {
-        let calendar = zonedCalendar
-        var day = TradeDate(civil: calendar.dateComponents([.year, .month, .day], from: instant))
+        let after = Self.seconds(instant)
+        var day = timeZone.localTime(atUTC: after).date
         for _ in 0..<(366 * 8) {
             if matches(day) {
-                for hour in hours.sorted() {
-                    for minute in minutes.sorted() {
-                        if let fire = date(day, hour, minute, calendar), fire > instant { return fire }
+                for hour in hours {
+                    for minute in minutes {
+                        if let fire = fireTime(day, hour, minute), fire > after { return Self.date(fire) }
                     }
                 }
             }
@@ -82,13 +84,13 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
     /// The last fire time at or before `instant`: "the run that should have happened by now". The scheduler compares
     /// it with the ledger to catch up after downtime instead of trusting its own memory.
     public func previousFire(atOrBefore instant: Date) -> Date? {
-        let calendar = zonedCalendar
-        var day = TradeDate(civil: calendar.dateComponents([.year, .month, .day], from: instant))
+        let atOrBefore = Self.seconds(instant)
+        var day = timeZone.localTime(atUTC: atOrBefore).date
         for _ in 0..<(366 * 8) {
             if matches(day) {
-                for hour in hours.sorted(by: >) {
-                    for minute in minutes.sorted(by: >) {
-                        if let fire = date(day, hour, minute, calendar), fire <= instant { return fire }
+                for hour in hours.reversed() {
+                    for minute in minutes.reversed() {
+                        if let fire = fireTime(day, hour, minute), fire <= atOrBefore { return Self.date(fire) }
                     }
                 }
             }
@@ -99,14 +101,16 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
 
     /// The civil date of `instant` in this schedule's zone (the trading date a fire belongs to).
     public func civilDate(of instant: Date) -> TradeDate {
-        TradeDate(civil: zonedCalendar.dateComponents([.year, .month, .day], from: instant))
+        timeZone.localTime(atUTC: Self.seconds(instant)).date
     }
 
-    private var zonedCalendar: Calendar {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
-        return calendar
+    /// The instant (UTC seconds) of a local wall-clock time, or nil when it does not exist (skipped by a DST change).
+    private func fireTime(_ day: TradeDate, _ hour: Int, _ minute: Int) -> Int64? {
+        timeZone.utcSeconds(of: LocalTime(date: day, hour: hour, minute: minute))
     }
+
+    private static func seconds(_ date: Date) -> Int64 { Int64(date.timeIntervalSince1970.rounded(.down)) }
+    private static func date(_ seconds: Int64) -> Date { Date(timeIntervalSince1970: Double(seconds)) }
 
     private func matches(_ day: TradeDate) -> Bool {
         guard months.contains(day.month) else { return false }
@@ -118,17 +122,6 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
         case (false, true): return dowMatch
         case (false, false): return true
         }
-    }
-
-    /// The instant of a local wall-clock time, or nil when it does not exist (skipped by a DST change).
-    private func date(_ day: TradeDate, _ hour: Int, _ minute: Int, _ calendar: Calendar) -> Date? {
-        let components = DateComponents(year: day.year, month: day.month, day: day.day, hour: hour, minute: minute)
-        guard let date = calendar.date(from: components) else { return nil }
-        let back = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
-        guard back.year == day.year, back.month == day.month, back.day == day.day, back.hour == hour,
-            back.minute == minute
-        else { return nil }
-        return date
     }
 
     private struct FieldError: Error { let text: String }
@@ -181,15 +174,8 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
 }
 
 extension TradeDate {
-    /// The date of calendar components already computed in the right zone (year, month and day must be present).
-    init(civil components: DateComponents) {
-        self.init(year: components.year!, month: components.month!, day: components.day!)!
-    }
-
     /// Today's date in `timeZone` at `instant` — "today" for the exchange, not for the host.
-    public static func today(in timeZone: TimeZone, at instant: Date = Date()) -> TradeDate {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
-        return TradeDate(civil: calendar.dateComponents([.year, .month, .day], from: instant))
+    public static func today(in timeZone: TimeZoneRules, at instant: Date = Date()) -> TradeDate {
+        timeZone.localTime(atUTC: Int64(instant.timeIntervalSince1970.rounded(.down))).date
     }
 }

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
-import Foundation
+import FoundationEssentials
 #endif
 
 /// A JSON value exactly as it arrived.
@@ -224,27 +224,44 @@ extension JSONValue {
 
     static func writeString(_ s: String, to out: inout String) {
         out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case "\u{2028}": out += "\\u2028"
-            case "\u{2029}": out += "\\u2029"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
+        // Most strings (keys, dates, names) need no escaping: copy them whole; otherwise copy the runs between the
+        // characters that do need it. Appending scalar by scalar was a third of galaxyd's CPU under `status` load.
+        let scalars = s.unicodeScalars
+        var runStart = scalars.startIndex
+        var index = runStart
+        while index != scalars.endIndex {
+            let value = scalars[index].value
+            let plain = value >= 0x20 && value != 0x22 && value != 0x5C && value != 0x2028 && value != 0x2029
+            if !plain, let escape = Self.escape(scalars[index]) {
+                out += Substring(scalars[runStart..<index])
+                out += escape
+                scalars.formIndex(after: &index)
+                runStart = index
+            } else {
+                scalars.formIndex(after: &index)
             }
         }
+        out += Substring(scalars[runStart..<index])
         out += "\""
+    }
+
+    /// The escape sequence for a scalar JSON text must not carry raw, or nil.
+    private static func escape(_ scalar: Unicode.Scalar) -> String? {
+        switch scalar {
+        case "\"": return "\\\""
+        case "\\": return "\\\\"
+        case "\n": return "\\n"
+        case "\r": return "\\r"
+        case "\t": return "\\t"
+        case "\u{08}": return "\\b"
+        case "\u{0C}": return "\\f"
+        case "\u{2028}": return "\\u2028"
+        case "\u{2029}": return "\\u2029"
+        default:
+            guard scalar.value < 0x20 else { return nil }
+            let hex = String(scalar.value, radix: 16)
+            return "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 // Typed rows of the six datasets: what the KRX parsers produce and what the PostgreSQL write path stores.
 // Every optional is NULL in the database: KRX's "-" and "" mean "no value", never 0 (a loss-maker has no PER, a

@@ -6,12 +6,12 @@ import Glibc
 
 /// Spaces requests to a KRX source so that the whole host stays within `GALAXY_RATE` requests per second.
 ///
-/// The limiter keeps the time of the last request that went out. A caller takes the lock, sleeps until
-/// `last + gap` (if that is still ahead), records the moment it woke as the new `last`, releases the lock and sends.
-/// The gap is `1 / rate` plus a random extra of up to `jitter × interval`: jitter only ever lengthens it, so a burst
-/// can never exceed the rate, and the request times do not form the exact metronome that bot detection looks for.
-/// Because the recorded time is when the caller really woke (not when it asked), a caller that was scheduled late
-/// pushes the next one back instead of squeezing the gap.
+/// Requests get slots `1 / rate` apart: a caller takes the lock, takes the slot after the last one handed out (or
+/// now, if that is already past: idle time is not saved up for a burst), sleeps until a random point in the first
+/// `jitter` of its slot, records the slot, releases the lock and sends. So the long-run rate is the limit itself (not
+/// a jitter-lowered fraction of it), no window of time ever holds more than one request beyond `rate × window`, and
+/// the gaps (between `1 - jitter` and `1 + jitter` intervals) never form the exact metronome that bot detection
+/// looks for.
 ///
 /// The last time lives either in memory (one process) or in a small shared file (`GALAXY_RATE_FILE`, which galaxyd
 /// sets for its children), locked with `flock`: several collector children then share one budget, which is what KRX
@@ -19,7 +19,7 @@ import Glibc
 public final class RateLimiter: Sendable {
     /// Requests per second; `<= 0` means unlimited.
     public let rate: Double
-    /// Fraction of the interval added at random to each gap (0.25 = up to 25% longer).
+    /// Fraction of its slot within which each request goes out at random (0.25 = the first quarter).
     public let jitter: Double
     /// The shared state file, if the budget is shared between processes.
     public let sharedStatePath: String?
@@ -42,35 +42,30 @@ public final class RateLimiter: Sendable {
     /// The minimum gap between two requests, in seconds (0 when unlimited).
     public var interval: Double { rate > 0 ? 1 / rate : 0 }
 
-    /// Blocks the calling thread until this caller may send. Returns the moment it may (seconds since 1970), which
-    /// is also what the next caller's gap is measured from.
+    /// Blocks the calling thread until this caller may send. Returns the moment it may (seconds since 1970).
     @discardableResult
     public func acquire() throws -> Double {
         guard rate > 0 else { return wallClock() }
-        let gap = interval * (1 + jitter * Double.random(in: 0...1))
+        let offset = interval * jitter * Double.random(in: 0..<1)
         if let path = sharedStatePath {
             return try LockedStateFile(path: path).update { text in
-                let sent = Self.wait(last: Double(text) ?? 0, gap: gap)
-                return (sent, String(format: "%.6f", sent))
+                let slot = Self.slot(now: wallClock(), last: Double(text) ?? 0, interval: interval)
+                sleepUntil(slot + offset)
+                return (slot + offset, String(format: "%.6f", slot))
             }
         }
         return memory.withLock { last in
-            last = Self.wait(last: last, gap: gap)
-            return last
+            last = Self.slot(now: wallClock(), last: last, interval: interval)
+            sleepUntil(last + offset)
+            return last + offset
         }
     }
 
-    /// Sleeps until `last + gap` and returns the time it woke.
-    private static func wait(last: Double, gap: Double) -> Double {
-        sleepUntil(target(now: wallClock(), last: last, gap: gap))
-        return wallClock()
-    }
-
-    /// When a request may go out at `now` after one at `last`. A `last` in the future (the wall clock stepped back,
-    /// a corrupt file) is not honoured beyond one hour.
-    static func target(now: Double, last: Double, gap: Double) -> Double {
-        guard last.isFinite, last <= now + max(3600, gap * 4) else { return now }
-        return max(now, last + gap)
+    /// The slot of a request asked for at `now` when the last slot handed out began at `last`. A `last` in the
+    /// future (the wall clock stepped back, a corrupt file) is not honoured beyond one hour.
+    static func slot(now: Double, last: Double, interval: Double) -> Double {
+        guard last.isFinite, last <= now + max(3600, interval * 4) else { return now }
+        return max(now, last + interval)
     }
 }
 

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A persisted circuit breaker of one KRX source (`source_breakers`): while open, no collector process calls the
 /// source, whichever host or process opened it.

@@ -1,6 +1,10 @@
 internal import CLibPQ
-import Foundation
+import FoundationEssentials
 import GalaxyCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One libpq connection, used synchronously.
 ///
@@ -225,7 +229,7 @@ public final class Connection {
     /// `name` as a quoted SQL identifier (`"prices"`, `"weird""name"`), for the rare statement that must name a
     /// table or column dynamically (COPY, temp tables). Values never go through here.
     public static func quoteIdentifier(_ name: String) -> String {
-        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        "\"" + name.replacing("\"", with: "\"\"") + "\""
     }
 
     /// Runs `body` with the raw handle, or returns nil when closed (for ``QueryCanceller``).

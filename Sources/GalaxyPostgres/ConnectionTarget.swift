@@ -1,5 +1,5 @@
 internal import CLibPQ
-import Foundation
+import FoundationEssentials
 import GalaxyCore
 
 /// Where a connection string points, with the password taken out so it can go into errors and logs.
@@ -62,8 +62,7 @@ public struct ConnectionTarget: Sendable, CustomStringConvertible {
         if includingPassword, let password { all["password"] = password }
         for (key, value) in overrides { all[key] = value }
         return all.sorted { $0.key < $1.key }.map { key, value in
-            let escaped = value.replacingOccurrences(of: "\\", with: "\\\\")
-                .replacingOccurrences(of: "'", with: "\\'")
+            let escaped = value.replacing("\\", with: "\\\\").replacing("'", with: "\\'")
             return "\(key)='\(escaped)'"
         }.joined(separator: " ")
     }
@@ -84,7 +83,7 @@ public struct ConnectionTarget: Sendable, CustomStringConvertible {
 
     /// The password as written between `user:` and `@` in a URL, before percent-decoding.
     static func rawURLPassword(_ conninfo: String) -> String? {
-        guard let scheme = conninfo.range(of: "://") else { return nil }
+        guard let scheme = conninfo.firstRange(of: "://") else { return nil }
         let rest = conninfo[scheme.upperBound...]
         guard let at = rest.lastIndex(of: "@") else { return nil }
         let userInfo = rest[..<at]

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import GalaxyCore
 
 /// Runs a ``Connection`` on ONE dedicated thread for async callers (galaxyd).
 ///
@@ -12,7 +13,7 @@ import Foundation
 /// touched on the worker thread.
 public final class DatabaseWorker: @unchecked Sendable {
     private let url: String?
-    private let condition = NSCondition()
+    private let condition = ConditionLock()
     private var jobs: [() -> Void] = []
     private var stopped = false
     private var finished = false
@@ -26,13 +27,7 @@ public final class DatabaseWorker: @unchecked Sendable {
     /// query (with the usual clear message) rather than from a constructor.
     public init(url: String?, name: String = "galaxy-db") {
         self.url = url
-        // Linux threads inherit their creator's name, and Foundation's `Thread.name` setter does not rename a
-        // thread that has not started: name it from inside.
-        let thread = Thread { [self] in
-            Thread.current.name = name
-            run()
-        }
-        thread.start()
+        DedicatedThread.start(name: name) { [self] in run() }
     }
 
     /// Runs `body` with the worker's connection on the worker thread and returns its result.
@@ -149,7 +144,7 @@ private final class BodySlot<T>: @unchecked Sendable {
 /// The lock is held while a cancel request is sent, and `finish()` takes it too, so a cancel meant for this job can
 /// never be sent after the job finished (when it could hit the next job's statement).
 private final class JobCancellation: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = ConditionLock()
     private var cancelled = false
     private var running = false
     private var canceller: QueryCanceller?

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GalaxyCore
 
 /// How one dataset's typed rows map onto its table: the staged columns (in COPY order) and a function that writes

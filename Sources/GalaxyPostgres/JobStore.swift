@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GalaxyCore
 
 /// One row of `job_runs`: a daily run, a backfill or a snapshot, as the supervisor records it.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Everything that can go wrong talking to PostgreSQL, as one type so callers can switch on `kind` and operators can
 /// read `description`.
@@ -92,14 +92,15 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
     static func scrub(_ text: String, removing secret: String?) -> String {
         guard let secret, !secret.isEmpty else { return text }
         guard text.contains(secret) else { return text }
-        return text.replacingOccurrences(of: secret, with: "<redacted>")
+        return text.replacing(secret, with: "<redacted>")
     }
 
     /// libpq's multi-line messages ("…failed: Connection refused\n\tIs the server running…") on one line.
     static func oneLine(_ text: String) -> String {
         text.split(whereSeparator: { $0 == "\n" || $0 == "\t" || $0 == "\r" })
-            .map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty }
+            .compactMap { line in
+                line.firstIndex(where: { !$0.isWhitespace }).map { line[$0...line.lastIndex(where: { !$0.isWhitespace })!] }
+            }
             .joined(separator: " ")
     }
 

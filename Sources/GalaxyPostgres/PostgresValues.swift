@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GalaxyCore
 
 // Text-format encoding and decoding of the types galaxy stores. libpq's text format is what psql shows, so a value
@@ -113,7 +113,7 @@ extension Decimal: PostgresEncodable, PostgresTextDecodable {
     /// Plain notation (`-12.345`), never exponent form, in the POSIX locale whatever the process's locale.
     public var postgresText: String {
         if isNaN { return "NaN" }
-        return NSDecimalNumber(decimal: self).description(withLocale: Locale(identifier: "en_US_POSIX"))
+        return description  // FoundationEssentials' Decimal prints plain notation with '.', whatever the locale
     }
 
     /// Reads NUMERIC's text output (`-12.3400`, `NaN`). Foundation's `Decimal` keeps 38 significant digits; a

@@ -1,5 +1,6 @@
 internal import CLibPQ
-import Foundation
+import FoundationEssentials
+import GalaxyCore
 
 /// Asks the server to cancel whatever a connection is running, from another thread (libpq's `PQcancel`, which is
 /// documented as safe to call concurrently with the connection's own use).
@@ -8,7 +9,7 @@ import Foundation
 /// runs makes it fail with SQLSTATE `57014` (`query_canceled`).
 final class QueryCanceller: @unchecked Sendable {
     private let handle: OpaquePointer
-    private let lock = NSLock()
+    private let lock = ConditionLock()
 
     init?(_ connection: OpaquePointer) {
         guard let handle = PQgetCancel(connection) else { return nil }

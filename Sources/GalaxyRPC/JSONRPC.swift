@@ -208,6 +208,8 @@ public struct JSONRPCRequest: Sendable, Hashable {
 public struct JSONRPCResponse: Sendable, Hashable {
     public enum Outcome: Sendable, Hashable {
         case result(JSONValue)
+        /// A result whose text was written before (shared by many callers); spliced into the response as is.
+        case encodedResult(EncodedJSON)
         case error(JSONRPCError)
     }
 
@@ -225,6 +227,8 @@ public struct JSONRPCResponse: Sendable, Hashable {
     public var jsonValue: JSONValue {
         switch outcome {
         case .result(let result): return ["jsonrpc": "2.0", "result": result, "id": id.jsonValue]
+        case .encodedResult(let result):
+            return ["jsonrpc": "2.0", "result": (try? JSONValue(parsing: result.text.utf8)) ?? .null, "id": id.jsonValue]
         case .error(let error): return ["jsonrpc": "2.0", "error": error.jsonValue, "id": id.jsonValue]
         }
     }
@@ -236,6 +240,9 @@ public struct JSONRPCResponse: Sendable, Hashable {
         case .result(let result):
             out += "\"result\":"
             result.write(to: &out)
+        case .encodedResult(let result):
+            out += "\"result\":"
+            out += result.text
         case .error(let error):
             out += "\"error\":"
             error.jsonValue.write(to: &out)

@@ -22,9 +22,15 @@ public struct RPCRequestContext: Sendable {
     }
 }
 
+/// A method's result: a value, or JSON text already written (see ``EncodedJSON``).
+public enum RPCResult: Sendable {
+    case value(JSONValue)
+    case encoded(EncodedJSON)
+}
+
 /// One method of the API.
 public struct RPCMethod: Sendable {
-    public typealias Handler = @Sendable (RPCRequestContext, JSONValue?) async throws -> JSONValue
+    public typealias Handler = @Sendable (RPCRequestContext, JSONValue?) async throws -> RPCResult
 
     public var name: String
     /// Mutating methods (start, cancel work) need an authorised peer; the server checks before calling `handler`.
@@ -60,9 +66,21 @@ public struct MethodRegistry: Sendable {
     /// Registers an untyped handler.
     public mutating func register(
         _ name: String, mutating isMutating: Bool,
-        handler: @escaping RPCMethod.Handler
+        handler: @escaping @Sendable (RPCRequestContext, JSONValue?) async throws -> JSONValue
     ) {
-        register(RPCMethod(name: name, isMutating: isMutating, handler: handler))
+        register(RPCMethod(name: name, isMutating: isMutating) { context, params in
+            .value(try await handler(context, params))
+        })
+    }
+
+    /// Registers a handler whose result is already JSON text: for results that many callers share, written once.
+    public mutating func registerEncoded(
+        _ name: String, mutating isMutating: Bool,
+        handler: @escaping @Sendable (RPCRequestContext, JSONValue?) async throws -> EncodedJSON
+    ) {
+        register(RPCMethod(name: name, isMutating: isMutating) { context, params in
+            .encoded(try await handler(context, params))
+        })
     }
 
     /// Registers a handler with typed params and result: params are decoded by name (errors name the field, -32602),

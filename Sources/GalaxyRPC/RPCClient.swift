@@ -54,6 +54,7 @@ public struct RPCClient: Sendable {
         }
         switch response.outcome {
         case .result(let result): return result
+        case .encodedResult(let result): return try JSONValue(parsing: result.text.utf8)
         case .error(let error): throw error
         }
     }

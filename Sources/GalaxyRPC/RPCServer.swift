@@ -411,7 +411,10 @@ public final class RPCServer: Sendable {
         let context = RPCRequestContext(
             peer: peer, isAuthorisedForMutation: authorised, requestID: request.id, logger: logger)
         do {
-            return .result(try await method.handler(context, request.params))
+            switch try await method.handler(context, request.params) {
+            case .value(let value): return .result(value)
+            case .encoded(let text): return .encodedResult(text)
+            }
         } catch let error as JSONRPCError {
             return .error(error)
         } catch {

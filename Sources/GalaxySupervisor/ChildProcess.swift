@@ -1,5 +1,6 @@
 import CGalaxyProcess
-import Foundation
+import FoundationEssentials
+import GalaxyCore
 import Synchronization
 
 #if canImport(Glibc)
@@ -136,11 +137,9 @@ public final class ChildProcess: Sendable {
         let pidfd = galaxy_pidfd_open(pid)
         let child = ChildProcess(pid: pid, stdinWriteEnd: stdinPipe[1])
         let (stdoutRead, stderrRead) = (stdoutPipe[0], stderrPipe[0])
-        let monitor = Thread {
+        DedicatedThread.start(name: "galaxy-child-\(pid)") {
             child.monitor(pidfd: pidfd, stdout: stdoutRead, stderr: stderrRead, onOutput: onOutput)
         }
-        monitor.name = "galaxy-child-\(pid)"
-        monitor.start()
         return child
     }
 

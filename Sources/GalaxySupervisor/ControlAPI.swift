@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import GalaxyCore
 import GalaxyRPC
 import Logging
@@ -40,7 +41,7 @@ struct ControlAPI: Sendable {
             let state = try await mapped { try await engine.cancel(params.runId) }
             return CancelResult(runId: params.runId, state: state == "cancelling" ? "cancelling" : state)
         }
-        registry.register(GalaxyMethod.status, mutating: false) { _, rawParams in
+        registry.registerEncoded(GalaxyMethod.status, mutating: false) { _, rawParams in
             let params = try StatusParams.decode(from: rawParams)
             return try await mapped { try await statusSource.encodedReport(runId: params.runId) }
         }
@@ -147,10 +148,10 @@ final class StatusSource: Sendable {
     /// The report as JSON. Callers that ask while the same report is being built share that one (single flight):
     /// fifty clients polling `status` at once cost one report and one encoding, and no answer is older than the
     /// build that was under way when the question came (a cache with a lifetime would hand out older ones).
-    func encodedReport(runId: Int64?) async throws -> JSONValue {
-        let build = inflight.withLock { flights -> Task<JSONValue, any Error> in
+    func encodedReport(runId: Int64?) async throws -> EncodedJSON {
+        let build = inflight.withLock { flights -> Task<EncodedJSON, any Error> in
             if let running = flights[runId] { return running }
-            let task = Task { try JSONValue(encoding: try await self.report(runId: runId)) }
+            let task = Task { try EncodedJSON(encoding: try await self.report(runId: runId)) }
             flights[runId] = task
             return task
         }
@@ -158,7 +159,7 @@ final class StatusSource: Sendable {
         return try await build.value
     }
 
-    private let inflight = Mutex<[Int64?: Task<JSONValue, any Error>]>([:])
+    private let inflight = Mutex<[Int64?: Task<EncodedJSON, any Error>]>([:])
 
     /// Whether the database answered the last check (the breaker refresh or the leader lock, whichever came last).
     var databaseReachable: Bool { reachable.load(ordering: .acquiring) }

@@ -1,4 +1,5 @@
-import Foundation
+import CGalaxyProcess
+import FoundationEssentials
 import GalaxyCore
 import GalaxyPostgres
 import GalaxyRPC
@@ -167,6 +168,9 @@ public enum GalaxyDaemon {
             group.addTask {
                 while !Task.isCancelled {
                     await statusSource.refresh()
+                    // Hand freed heap pages back to the kernel: a burst of clients (fifty `status` pollers) otherwise
+                    // leaves galaxyd's RSS at ~80 MiB long after they are gone, because glibc keeps what it freed.
+                    _ = galaxy_malloc_trim()
                     try? await Task.sleep(for: .seconds(2))
                 }
             }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GalaxyCore
 import GalaxyRPC
 import Logging
@@ -414,7 +414,7 @@ public actor JobEngine {
             attemptEnded(runID, taskID, outcome: outcome, attempt: attempt)
             if outcome.succeeded || !outcome.isRetryable || attempt == settings.maxAttempts { break }
             let delay = retryDelay(after: attempt)
-            logger.info("retrying in \(String(format: "%.1f", delay.seconds))s (\(outcome.summary))")
+            logger.info("retrying in \(delay.seconds.fixed(1))s (\(outcome.summary))")
             try? await Task.sleep(for: delay)
         }
         let cancelled = Task.isCancelled || outcome.stoppedBecause == TaskRunner.cancelledReason
@@ -430,7 +430,7 @@ public actor JobEngine {
     }
 
     private func retryDelay(after attempt: Int) -> Duration {
-        let base = settings.retryBaseDelay.seconds * pow(2, Double(attempt - 1))
+        let base = settings.retryBaseDelay.seconds * Double(1 << min(max(attempt - 1, 0), 30))
         let capped = min(base, settings.retryMaxDelay.seconds)
         return .seconds(capped * Double.random(in: 0.8...1.2))
     }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GalaxyCore
 import GalaxyRPC
 import Logging
@@ -96,10 +96,36 @@ public actor Scheduler {
         let now = clock.now
         return Job.allCases.map { job in
             let schedule = schedules[job]!
+            let fires = fires(of: job, at: now)
             return ScheduleStatus(
                 job: job.rawValue, cron: schedule.expression, timeZone: schedule.timeZone.identifier,
-                nextFire: schedule.nextFire(after: now).map(Timestamps.rfc3339),
-                lastFire: schedule.previousFire(atOrBefore: now).map(Timestamps.rfc3339), lastRunId: lastRunIDs[job])
+                nextFire: fires.next, lastFire: fires.last, lastRunId: lastRunIDs[job])
         }
     }
+
+    /// The last and next fire of `job` around `now`, as the API writes them. They stay the same from one fire to the
+    /// next, so they are worked out once per fire rather than on every `status` call (a cron that never fires walks
+    /// eight years of days each time).
+    private func fires(of job: Job, at now: Date) -> (last: String?, next: String?) {
+        if let cached = fireCache[job], cached.lastDate.map({ $0 <= now }) ?? true,
+            cached.nextDate.map({ now < $0 }) ?? true
+        {
+            return (cached.last, cached.next)
+        }
+        let schedule = schedules[job]!
+        let last = schedule.previousFire(atOrBefore: now)
+        let next = schedule.nextFire(after: now)
+        let fires = CachedFires(
+            lastDate: last, nextDate: next, last: last.map(Timestamps.rfc3339), next: next.map(Timestamps.rfc3339))
+        fireCache[job] = fires
+        return (fires.last, fires.next)
+    }
+
+    private struct CachedFires {
+        var lastDate: Date?
+        var nextDate: Date?
+        var last: String?
+        var next: String?
+    }
+    private var fireCache: [Job: CachedFires] = [:]
 }

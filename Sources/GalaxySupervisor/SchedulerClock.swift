@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// Wall-clock time for the scheduler, injectable so tests never wait for 18:00.

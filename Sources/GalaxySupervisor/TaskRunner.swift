@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GalaxyCore
 import Logging
 
@@ -118,7 +118,7 @@ struct TaskRunner: Sendable {
         if let progress = outcome.progress, progress != lastProgress { await onProgress(progress) }
         let level: Logger.Level = outcome.succeeded ? .info : .warning
         logger.log(level: level, "collector \(outcome.summary)", metadata: [
-            "pid": "\(child.pid)", "runtime": "\(outcome.exit.map { String(format: "%.1fs", $0.runtime.seconds) } ?? "-")",
+            "pid": "\(child.pid)", "runtime": "\(outcome.exit.map { $0.runtime.seconds.fixed(1) + "s" } ?? "-")",
             "peak_rss_kib": "\(outcome.exit?.peakRSSKiB ?? 0)",
         ])
         return outcome

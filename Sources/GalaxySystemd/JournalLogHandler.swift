@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Logging
 
 #if canImport(Glibc)
@@ -55,7 +55,7 @@ public struct JournalLogHandler: LogHandler {
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { $1 } }
         let pairs = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        let text = "\(event.message)".replacingOccurrences(of: "\n", with: " ⏎ ")
+        let text = "\(event.message)".replacing("\n", with: " ⏎ ")
         let body = pairs.isEmpty ? text : "\(text) \(pairs)"
         let line: String
         if journal {

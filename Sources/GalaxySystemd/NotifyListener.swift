@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import GalaxyCore
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -92,12 +93,10 @@ public final class NotifyListener: Sendable {
         let (stream, continuation) = AsyncStream.makeStream(
             of: NotifyMessage.self, bufferingPolicy: .bufferingNewest(limit))
         self.messages = stream
-        let thread = Thread {
+        DedicatedThread.start(name: "galaxy-notify") {
             Self.receiveLoop(socketFD: fd, wakeFD: wakeReadFD, continuation: continuation)
             Glibc.close(wakeReadFD)
         }
-        thread.name = "galaxy-notify-listener"
-        thread.start()
     }
 
     deinit {

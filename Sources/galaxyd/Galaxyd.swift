@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import GalaxyCore
 import GalaxyPostgres
 import GalaxyRPC
@@ -132,7 +132,7 @@ extension Galaxyd {
 
             var options = DaemonOptions(settings: settings, systemd: Galaxyd.systemd, environment: environment)
             if let now {
-                guard let start = ISO8601DateFormatter().date(from: now) else {
+                guard let start = try? Date(now, strategy: .iso8601) else {
                     fail("galaxyd: --now: '\(now)' is not an RFC 3339 time such as 2026-03-06T19:00:00+09:00", exitCode: 64)
                 }
                 options.clock = ShiftedSchedulerClock(startingAt: start)
@@ -179,6 +179,7 @@ extension Galaxyd {
 
 /// One line on stderr and the exit status: what a person (or systemd) needs, no stack trace.
 func fail(_ message: String, exitCode: Int32) -> Never {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+    let line = Array((message + "\n").utf8)
+    _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
     exit(exitCode)
 }

@@ -3,8 +3,8 @@ import GalaxyCore
 import Testing
 
 @Suite struct CronScheduleTests {
-    static let seoul = TimeZone(identifier: "Asia/Seoul")!
-    static let utc = TimeZone(identifier: "UTC")!
+    static let seoul = TimeZoneRules(identifier: "Asia/Seoul")!
+    static let utc = TimeZoneRules.utc
 
     /// Parses an RFC 3339 instant written with an explicit offset.
     func instant(_ text: String) -> Date {
@@ -16,7 +16,7 @@ import Testing
     func seoulText(_ date: Date?) -> String {
         guard let date else { return "none" }
         let formatter = ISO8601DateFormatter()
-        formatter.timeZone = Self.seoul
+        formatter.timeZone = TimeZone(identifier: "Asia/Seoul")
         formatter.formatOptions = [.withInternetDateTime]
         return formatter.string(from: date)
     }

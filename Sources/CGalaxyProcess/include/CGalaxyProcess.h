@@ -1,7 +1,7 @@
 #ifndef GALAXY_CGALAXYPROCESS_H
 #define GALAXY_CGALAXYPROCESS_H
 // What Swift cannot call directly for child supervision: posix_spawn with a new session and a closed fd table
-// (macros and _np functions), and pidfd_open (not in Glibc's module map).
+// (macros and _np functions), and pidfd_open and malloc_trim (not in Glibc's module map).
 #include <sys/types.h>
 #include <sys/resource.h>
 
@@ -24,5 +24,9 @@ int galaxy_wifexited(int status);
 int galaxy_wexitstatus(int status);
 int galaxy_wifsignaled(int status);
 int galaxy_wtermsig(int status);
+
+/// malloc_trim(3): returns free heap pages to the kernel (not in Glibc's module map). Returns 1 if memory was
+/// released.
+int galaxy_malloc_trim(void);
 
 #endif
