@@ -135,7 +135,9 @@ public struct GalaxyConfiguration: Sendable {
         timeZoneIdentifier = value("GALAXY_TZ") ?? "Asia/Seoul"
         guard let zone = TimeZoneRules(identifier: timeZoneIdentifier) else {
             throw ConfigurationError(
-                variable: "GALAXY_TZ", problem: "'\(timeZoneIdentifier)' is not a time zone; use an IANA name such as Asia/Seoul")
+                variable: "GALAXY_TZ",
+                problem: "'\(timeZoneIdentifier)' is not a time zone of this host's tz database (the tzdata package, "
+                    + "/usr/share/zoneinfo); use an IANA name such as Asia/Seoul")
         }
         dailyCron = value("GALAXY_DAILY_CRON") ?? "0 18 * * mon-fri"
         snapshotCron = value("GALAXY_SNAPSHOT_CRON") ?? "30 18 * * mon-fri"

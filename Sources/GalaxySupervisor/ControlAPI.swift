@@ -147,11 +147,12 @@ final class StatusSource: Sendable {
 
     /// The report as JSON. Callers that ask while the same report is being built share that one (single flight):
     /// fifty clients polling `status` at once cost one report and one encoding, and no answer is older than the
-    /// build that was under way when the question came (a cache with a lifetime would hand out older ones).
+    /// build that was under way when the question came (a cache with a lifetime would hand out older ones). A report
+    /// equal to the last one encoded reuses that text: encoding, not building, is what a report costs.
     func encodedReport(runId: Int64?) async throws -> EncodedJSON {
         let build = inflight.withLock { flights -> Task<EncodedJSON, any Error> in
             if let running = flights[runId] { return running }
-            let task = Task { try EncodedJSON(encoding: try await self.report(runId: runId)) }
+            let task = Task { try self.encoded(try await self.report(runId: runId), runId: runId) }
             flights[runId] = task
             return task
         }
@@ -160,6 +161,19 @@ final class StatusSource: Sendable {
     }
 
     private let inflight = Mutex<[Int64?: Task<EncodedJSON, any Error>]>([:])
+
+    private func encoded(_ report: StatusReport, runId: Int64?) throws -> EncodedJSON {
+        if let last = lastEncoded.withLock({ $0[runId] }), last.report == report { return last.text }
+        let text = try EncodedJSON(encoding: report)
+        lastEncoded.withLock { last in
+            if last.count >= 8 { last = last.filter { $0.key == nil } }  // bounded, whatever ids clients ask for
+            last[runId] = (report, text)
+        }
+        return text
+    }
+
+    /// The last report encoded, per `runId` asked for (nil = all runs).
+    private let lastEncoded = Mutex<[Int64?: (report: StatusReport, text: EncodedJSON)]>([:])
 
     /// Whether the database answered the last check (the breaker refresh or the leader lock, whichever came last).
     var databaseReachable: Bool { reachable.load(ordering: .acquiring) }

@@ -9,8 +9,9 @@ import Glibc
 /// many at once.
 ///
 /// Each call is what `galaxyctl status` does: connect to the Unix socket, write one request line, read one answer
-/// line, close. Clients are plain threads with blocking sockets (no event loop of our own in the measurement), so
-/// the figures are the daemon's latency plus the kernel's, not a client framework's.
+/// line, close (or, with `--keep-connection`, the next call on the same connection). The clients are connections
+/// driven by one thread with epoll, as wrk drives HTTP: fifty client threads on two cores would measure the
+/// kernel's scheduling of the clients as much as the daemon.
 struct StatusLatency: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status-latency",
@@ -68,119 +69,22 @@ struct StatusLatency: ParsableCommand {
         var requestsPerSecond: Double { Double(latencies.count) / seconds }
     }
 
-    /// Runs `calls` status calls spread over `clients` threads started together.
+    /// Runs `calls` status calls from `clients` concurrent connections, each with one call outstanding at a time.
     static func measure(socket: String, clients: Int, calls: Int, keepConnection: Bool) throws -> Result {
-        let perClient = max(1, calls / clients)
-        let collected = LatencyBox()
-        let group = DispatchGroup()
+        var load = StatusLoad(socket: socket, clients: clients, calls: calls, keepConnection: keepConnection)
         let start = DispatchTime.now().uptimeNanoseconds
-        for _ in 0..<clients {
-            group.enter()
-            let thread = Thread {
-                var own: [Double] = []
-                own.reserveCapacity(perClient)
-                var failed = 0
-                if keepConnection {
-                    (own, failed) = StatusCall.session(socket: socket, calls: perClient)
-                } else {
-                    for _ in 0..<perClient {
-                        let begin = DispatchTime.now().uptimeNanoseconds
-                        if StatusCall.once(socket: socket) {
-                            own.append(Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e6)
-                        } else {
-                            failed += 1
-                        }
-                    }
-                }
-                collected.add(own, failures: failed)
-                group.leave()
-            }
-            thread.stackSize = 256 << 10
-            thread.start()
-        }
-        group.wait()
+        try load.run()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let (latencies, failures) = collected.take()
-        guard !latencies.isEmpty else {
+        guard !load.latencies.isEmpty else {
             throw ValidationError("no `status` call to \(socket) succeeded (is galaxyd running there?)")
         }
-        return Result(latencies: latencies.sorted(), seconds: seconds, failures: failures)
+        return Result(latencies: load.latencies.sorted(), seconds: seconds, failures: load.failures)
     }
 }
 
-/// Latencies gathered from the client threads.
-final class LatencyBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var latencies: [Double] = []
-    private var failures = 0
-
-    func add(_ values: [Double], failures failed: Int) {
-        lock.lock()
-        defer { lock.unlock() }
-        latencies += values
-        failures += failed
-    }
-
-    func take() -> ([Double], Int) {
-        lock.lock()
-        defer { lock.unlock() }
-        return (latencies, failures)
-    }
-}
-
-/// One `status` exchange over a blocking Unix socket.
+/// The control socket's address and the request `galaxyctl status` sends.
 enum StatusCall {
     static let request = Array(#"{"jsonrpc":"2.0","id":1,"method":"status"}"#.utf8) + [UInt8(ascii: "\n")]
-
-    /// True when a complete answer line carrying a `result` came back.
-    static func once(socket path: String) -> Bool {
-        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        guard connectUnix(fd, path) else { return false }
-        let sent = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        guard sent == request.count else { return false }
-        var answer: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 16 << 10)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            guard count > 0 else { return false }
-            answer += buffer[0..<count]
-            if buffer[0..<count].contains(UInt8(ascii: "\n")) { break }
-        }
-        return String(decoding: answer, as: UTF8.self).contains(#""result":"#)
-    }
-
-    /// `calls` status calls over one connection, one at a time; returns the latencies (ms) and the failures.
-    static func session(socket path: String, calls: Int) -> ([Double], Int) {
-        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return ([], calls) }
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        guard connectUnix(fd, path) else { return ([], calls) }
-        var latencies: [Double] = []
-        var buffer = [UInt8](repeating: 0, count: 16 << 10)
-        var pending: [UInt8] = []
-        for done in 0..<calls {
-            let begin = DispatchTime.now().uptimeNanoseconds
-            let sent = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard sent == request.count else { return (latencies, calls - done) }
-            while !pending.contains(UInt8(ascii: "\n")) {
-                let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                guard count > 0 else { return (latencies, calls - done) }
-                pending += buffer[0..<count]
-            }
-            let end = pending.firstIndex(of: UInt8(ascii: "\n"))!
-            let line = String(decoding: pending[..<end], as: UTF8.self)
-            pending.removeSubrange(...end)
-            guard line.contains(#""result":"#) else { return (latencies, calls - done) }
-            latencies.append(Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e6)
-        }
-        return (latencies, 0)
-    }
 
     static func connectUnix(_ fd: Int32, _ path: String) -> Bool {
         var address = sockaddr_un()
