@@ -70,7 +70,7 @@ struct Ingest: ParsableCommand {
                 try writer.storeCollected(.prices(rows), date: date)
             }
         }
-        report("write path (COPY → temp table → upsert + ledger, 1 txn/day)", rows: total, seconds: first)
+        report("write path (new days: lock, ledger, COPY into table; 1 txn/day)", rows: total, seconds: first)
 
         // 2. The same days again: the idempotent re-run (nothing changes, nothing is rewritten).
         let again = try measure {
@@ -81,7 +81,7 @@ struct Ingest: ParsableCommand {
                 }
             }
         }
-        report("write path re-run of the same days (no changes)", rows: total, seconds: again)
+        report("write path re-run (lock, ledger, COPY → temp → upsert)", rows: total, seconds: again)
 
         // 3. The baseline: psql \copy of the same rows from a file into an empty table of the same shape.
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(name).copy").path
