@@ -12,6 +12,19 @@ public struct DayWriteResult: Sendable, Equatable {
     public var rowsChanged: Int
     /// The ledger's attempt count after this write.
     public var attempts: Int
+    /// How the rows were stored.
+    public var path: DayWritePath
+}
+
+/// How ``DayWriter`` stored a day, so callers (tests, the benchmark, logs) can tell the paths apart.
+public enum DayWritePath: String, Sendable, Equatable {
+    /// A daily dataset's day that had no rows yet: COPY straight into the table (the common, fast case).
+    case copiedIntoTable
+    /// COPY into a temporary table, then `INSERT … ON CONFLICT DO UPDATE` of the rows that differ: a day already
+    /// stored, or a master dataset (`stock`, `etf`).
+    case upserted
+    /// `no_session` or `failed`: the ledger row only.
+    case ledgerOnly
 }
 
 /// The one idempotent write path every collector uses: the rows of one (dataset, trade date) and its ledger row in
@@ -73,7 +86,8 @@ public struct DayWriter {
             let ledger = try connection.query(table.ledgerCollected, [dataset.rawValue, date, rows.count])
             let stored = try ledger.first?.decode("stored", as: Bool.self) ?? true
             let changed: Int
-            if table.kind == .daily && !stored {
+            let path: DayWritePath = table.kind == .daily && !stored ? .copiedIntoTable : .upserted
+            if path == .copiedIntoTable {
                 // Fast path: nobody else can add rows of this day before we commit (the lock), and there are none.
                 let copied = try connection.copyIn(table.directCopyStatement) { copy in
                     try rows.write(to: copy, date: date)
@@ -92,7 +106,8 @@ public struct DayWriter {
                     try connection.query(DayTable.sectorToStocks, [date])
                 }
             }
-            return try Self.result(ledger, dataset: dataset, date: date, rows: rows.count, changed: changed)
+            return try Self.result(
+                ledger, dataset: dataset, date: date, rows: rows.count, changed: changed, path: path)
         }
     }
 
@@ -121,7 +136,7 @@ public struct DayWriter {
             RETURNING status, attempts
             """,
             [dataset.rawValue, date])
-        return try Self.result(ledger, dataset: dataset, date: date, rows: 0, changed: 0)
+        return try Self.result(ledger, dataset: dataset, date: date, rows: 0, changed: 0, path: .ledgerOnly)
     }
 
     /// Records a failed fetch. A day already `collected` or `no_session` keeps its status; `last_error` is set.
@@ -140,7 +155,7 @@ public struct DayWriter {
             RETURNING status, attempts
             """,
             [dataset.rawValue, date, message])
-        return try Self.result(ledger, dataset: dataset, date: date, rows: 0, changed: 0)
+        return try Self.result(ledger, dataset: dataset, date: date, rows: 0, changed: 0, path: .ledgerOnly)
     }
 
     private func validate(_ rows: DayRows, table: DayTable, date: TradeDate) throws(PostgresError) {
@@ -161,7 +176,7 @@ public struct DayWriter {
     }
 
     private static func result(
-        _ ledger: QueryResult, dataset: Dataset, date: TradeDate, rows: Int, changed: Int
+        _ ledger: QueryResult, dataset: Dataset, date: TradeDate, rows: Int, changed: Int, path: DayWritePath
     ) throws(PostgresError) -> DayWriteResult {
         guard let row = ledger.first else {
             throw PostgresError(kind: .decoding, message: "the ledger upsert returned no row")
@@ -172,6 +187,6 @@ public struct DayWriter {
         }
         return DayWriteResult(
             dataset: dataset, date: date, status: status, rows: rows, rowsChanged: changed,
-            attempts: try row.decode("attempts", as: Int.self))
+            attempts: try row.decode("attempts", as: Int.self), path: path)
     }
 }

@@ -67,7 +67,10 @@ struct Ingest: ParsableCommand {
         let writer = DayWriter(connection)
         let first = try measure {
             for (date, rows) in zip(dates, dayRows) {
-                try writer.storeCollected(.prices(rows), date: date)
+                let result = try writer.storeCollected(.prices(rows), date: date)
+                guard result.path == .copiedIntoTable else {
+                    throw ValidationError("\(date) was stored by \(result.path), expected the fast path")
+                }
             }
         }
         report("write path (new days: lock, ledger, COPY into table; 1 txn/day)", rows: total, seconds: first)
