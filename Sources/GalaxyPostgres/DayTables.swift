@@ -98,10 +98,17 @@ struct DayTable {
 
     // MARK: - SQL
 
+    /// Makes the session's staging table (once per session) and empties it.
+    ///
+    /// The table lives as long as the connection and is emptied at every COMMIT (`ON COMMIT DELETE ROWS`, a cheap
+    /// truncation PostgreSQL skips for transactions that did not touch temporary tables), instead of being created
+    /// and dropped per day: that cost catalog writes on every re-stored day and bloated `pg_class`/`pg_attribute`
+    /// over a long backfill. The `DELETE` covers a store nested in a caller's transaction, where an earlier day's
+    /// staged rows are still there.
     var createStaging: String {
         let definitions = columns.map { "\($0.name) \($0.type)" }.joined(separator: ", ")
-        return "DROP TABLE IF EXISTS pg_temp.\(stagingTable); "
-            + "CREATE TEMP TABLE \(stagingTable) (\(definitions)) ON COMMIT DROP"
+        return "CREATE TEMP TABLE IF NOT EXISTS \(stagingTable) (\(definitions)) ON COMMIT DELETE ROWS; "
+            + "DELETE FROM pg_temp.\(stagingTable)"
     }
 
     var copyStatement: String {

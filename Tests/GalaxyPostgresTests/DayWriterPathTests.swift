@@ -221,6 +221,27 @@ struct DayWriterPathTests {
         #expect(stored.attempts == 2)
     }
 
+    @Test func daysStoredInsideOneCallerTransactionDoNotSeeEachOthersStagedRows() throws {
+        let database = try TestDatabase.create(migrated: true)
+        defer { database.drop() }
+        let connection = try database.connect()
+        let writer = DayWriter(connection)
+        let other = day.next
+        try writer.storeCollected(.prices(SampleRows.prices(count: 10)), date: day)
+        try writer.storeCollected(.prices(SampleRows.prices(count: 5)), date: other)
+        // Both days exist, so both re-stores stage their rows; the staging table outlives the inner SAVEPOINTs.
+        try connection.transaction { connection in
+            let first = try DayWriter(connection).storeCollected(.prices(SampleRows.prices(count: 10, day: 1)), date: day)
+            #expect(first.path == .upserted)
+            #expect(first.rowsChanged == 10)
+            let second = try DayWriter(connection).storeCollected(.prices(SampleRows.prices(count: 5)), date: other)
+            #expect(second.path == .upserted)
+            #expect(second.rowsChanged == 0)
+        }
+        #expect(try connection.query("SELECT count(*) FROM prices WHERE date = $1", [other]).scalar(as: Int.self) == 5)
+        #expect(try connection.query("SELECT count(*) FROM prices").scalar(as: Int.self) == 15)
+    }
+
     @Test func sectorDayUpdatesStocksOnBothPaths() throws {
         let database = try TestDatabase.create(migrated: true)
         defer { database.drop() }
