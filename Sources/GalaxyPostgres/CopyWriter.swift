@@ -238,7 +238,8 @@ enum DecimalDigits {
     static let layoutMatches: Bool = {
         let samples = [
             "0", "-0.45", "1.5", "35012.34", "-15", "100000", "0.000000000000000000000000000001",
-            "123456789012345678901234567890.12345678", "-99999999999999999999999999999999999999", "18446744073709551616",
+            "123456789012345678901234567890.12345678", "-99999999999999999999999999999999999999",
+            "18446744073709551616",
         ]
         return samples.allSatisfy { sample in
             guard let value = Decimal(string: sample), let text = render(value) else { return false }
@@ -253,7 +254,7 @@ enum DecimalDigits {
         return true
     }
 
-    /// The text this type writes for `value` (for the layout check and tests).
+    /// The text this type writes for `value` (for the layout check).
     static func render(_ value: Decimal) -> String? {
         guard let parts = parts(of: value) else { return nil }
         var digits: [UInt8] = []

@@ -32,7 +32,7 @@ public enum DayWritePath: String, Sendable, Equatable {
 ///
 /// - `collected`: the ledger row is upserted (`attempts = attempts + 1`), then the rows are stored in one of two ways.
 ///   A day that has no rows in the dataset's table yet (daily runs and backfills: the common case) is COPYed
-///   straight into the table. Otherwise the rows are COPYed into a `TEMP TABLE … ON COMMIT DROP`, then
+///   straight into the table. Otherwise the rows are COPYed into the session's temporary staging table, then
 ///   `INSERT … SELECT … ON CONFLICT DO UPDATE` into the table (only rows whose values differ are rewritten).
 ///   Masters (`stock`, `etf`) always take the second way. Running the same day twice leaves the same rows and one
 ///   ledger row.
@@ -115,7 +115,8 @@ public struct DayWriter {
     private static func expect(_ loaded: Int, rows: Int, dataset: Dataset, date: TradeDate) throws(PostgresError) {
         guard loaded == rows else {
             throw PostgresError(
-                kind: .server, message: "COPY loaded \(loaded) of \(rows) \(dataset) rows for \(date); nothing was stored")
+                kind: .server,
+                message: "COPY loaded \(loaded) of \(rows) \(dataset) rows for \(date); the day was not stored")
         }
     }
 

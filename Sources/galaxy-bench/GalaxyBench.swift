@@ -35,7 +35,7 @@ struct Ingest: ParsableCommand {
 
     @Option(
         name: .customLong("repeat"),
-        help: "Runs of the whole comparison (write path and psql \\copy alternating who goes first); the median counts.")
+        help: "Runs of the comparison (write path and psql \\copy take turns going first); the median counts.")
     var repeats = 3
 
     @Flag(help: "Keep the benchmark database instead of dropping it.")

@@ -231,7 +231,8 @@ struct DayWriterPathTests {
         try writer.storeCollected(.prices(SampleRows.prices(count: 5)), date: other)
         // Both days exist, so both re-stores stage their rows; the staging table outlives the inner SAVEPOINTs.
         try connection.transaction { connection in
-            let first = try DayWriter(connection).storeCollected(.prices(SampleRows.prices(count: 10, day: 1)), date: day)
+            let changed = SampleRows.prices(count: 10, day: 1)
+            let first = try DayWriter(connection).storeCollected(.prices(changed), date: day)
             #expect(first.path == .upserted)
             #expect(first.rowsChanged == 10)
             let second = try DayWriter(connection).storeCollected(.prices(SampleRows.prices(count: 5)), date: other)
@@ -268,9 +269,10 @@ struct DayWriterPathTests {
         var generator = SystemRandomNumberGenerator()
         var values: [Decimal] = [
             0, 1, -1, Decimal(string: "-0.45")!, Decimal(string: "1.50")!, Decimal(string: "1E+5")!,
-            Decimal(string: "0.000000000000000000000000000001")!, Decimal(string: "99999999999999999999999999999999999999")!,
-            Decimal(Int(-1500)) / 100, Decimal(1) / 3, Decimal(2).squareRootApproximation, Decimal.greatestFiniteMagnitude,
-            Decimal.leastNonzeroMagnitude, -Decimal.greatestFiniteMagnitude,
+            Decimal(string: "0.000000000000000000000000000001")!,
+            Decimal(string: "99999999999999999999999999999999999999")!,
+            Decimal(Int(-1500)) / 100, Decimal(1) / 3, Decimal(2).squareRootApproximation,
+            Decimal.greatestFiniteMagnitude, Decimal.leastNonzeroMagnitude, -Decimal.greatestFiniteMagnitude,
         ]
         for _ in 0..<3_000 {
             let significand = Decimal(UInt64.random(in: 0...UInt64.max, using: &generator) >> UInt64.random(in: 0...63))
