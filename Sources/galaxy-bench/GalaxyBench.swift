@@ -141,6 +141,22 @@ struct Ingest: ParsableCommand {
         ).scalar(as: Int.self)
         guard differences == 0 else { throw ValidationError("the two tables differ in \(differences) rows") }
 
+        // Server CPU of the same rows as one server-side COPY from the file (no client at all), on our own backend
+        // whose CPU time we can read: load on the machine does not change CPU time, so this comparison holds
+        // when the wall-clock ratio above wanders with other builds. Needs a local server that can read the file.
+        try connection.executeScript("CREATE TABLE prices_server_copy (LIKE prices INCLUDING ALL)")
+        if let serverCopy = try? phase(backend, {
+            try connection.executeScript(
+                "COPY prices_server_copy (\(columns)) FROM \(Self.quoteLiteral(file))")
+        }), let copyCPU = serverCopy.server {
+            let writeCPU = median(runs.compactMap(\.write.server))
+            print(
+                String(
+                    format: "server CPU per day: write path %.1f ms (median), one server-side COPY of the file %.1f ms; "
+                        + "ratio %.2f",
+                    perDay(writeCPU), perDay(copyCPU), copyCPU / writeCPU))
+        }
+
         func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
         let first = median(runs.map(\.write.seconds))
         let again = median(runs.map(\.again.seconds))
@@ -153,6 +169,9 @@ struct Ingest: ParsableCommand {
         print(String(format: "ratio write path / psql \\copy: %.2f (psql \\copy is %.1f× faster); per run: %@",
             copy / first, first / copy, ratios))
     }
+
+    /// `text` as a SQL string literal (the file path of the server-side COPY; it has no quotes, but be safe).
+    static func quoteLiteral(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
 
     /// Wall time and CPU time (this process; the server backend when the server is local) of one phase.
     struct Phase {
