@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Ingest benchmark (prints figures; not a timed test): upserts N synthetic price days (~2,800 rows each) through
-# galaxy's write path and compares with `psql \copy` of the same rows into an empty table of the same shape, on a
-# private PostgreSQL cluster started (and stopped) here, with a release build.
+# Ingest benchmark (prints figures; not a timed test): stores N synthetic price days (~2,800 rows each) through
+# galaxy's write path (new days, then the same days again) and compares with `psql \copy` of the same rows into an
+# empty table of the same shape, on a private PostgreSQL cluster started (and stopped) here, with a release build.
+# The comparison runs --repeat times (default 3), alternating which side goes first; each run prints its ratio and
+# the CPU per day of galaxy-bench and of its server backend (load from other builds stretches wall time, not CPU).
 #
-#   scripts/bench-ingest.sh [--days N] [--rows R]      (defaults: 50 days × 2,800 rows)
+#   scripts/bench-ingest.sh [--days N] [--rows R] [--repeat K]      (defaults: 50 days × 2,800 rows, 3 runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ -d /opt/swift/usr/bin ]] && export PATH="/opt/swift/usr/bin:$PATH"

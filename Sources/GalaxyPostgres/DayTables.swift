@@ -20,6 +20,20 @@ struct DayTable {
 
     var stagingTable: String { "galaxy_stage_\(table)" }
 
+    /// The first key of this table's per-day write lock (see ``AdvisoryLockKey/dayWriteClass``).
+    var lockClass: Int32 {
+        let ordinal: Int32 =
+            switch dataset {
+            case .stock: 1
+            case .sector: 2
+            case .price: 3
+            case .valuation: 4
+            case .etf: 5
+            case .etfPrice: 6
+            }
+        return AdvisoryLockKey.dayWriteClass | ordinal
+    }
+
     static func of(_ dataset: Dataset) -> DayTable {
         switch dataset {
         case .stock: stocks
@@ -84,14 +98,48 @@ struct DayTable {
 
     // MARK: - SQL
 
+    /// Makes the session's staging table (once per session) and empties it.
+    ///
+    /// The table lives as long as the connection and is emptied at every COMMIT (`ON COMMIT DELETE ROWS`, a cheap
+    /// truncation PostgreSQL skips for transactions that did not touch temporary tables), instead of being created
+    /// and dropped per day: that cost catalog writes on every re-stored day and bloated `pg_class`/`pg_attribute`
+    /// over a long backfill. The `DELETE` covers a store nested in a caller's transaction, where an earlier day's
+    /// staged rows are still there.
     var createStaging: String {
         let definitions = columns.map { "\($0.name) \($0.type)" }.joined(separator: ", ")
-        return "DROP TABLE IF EXISTS pg_temp.\(stagingTable); "
-            + "CREATE TEMP TABLE \(stagingTable) (\(definitions)) ON COMMIT DROP"
+        return "CREATE TEMP TABLE IF NOT EXISTS \(stagingTable) (\(definitions)) ON COMMIT DELETE ROWS; "
+            + "DELETE FROM pg_temp.\(stagingTable)"
     }
 
     var copyStatement: String {
         "COPY \(stagingTable) (\(columns.map(\.name).joined(separator: ", "))) FROM STDIN"
+    }
+
+    /// COPY straight into a daily table, the trade date as the second field of every row (the fast path of a day
+    /// that has no rows yet; see ``DayWriter``).
+    var directCopyStatement: String {
+        let names = ["ticker", "date"] + columns.dropFirst().map(\.name)
+        return "COPY \(table) (\(names.joined(separator: ", "))) FROM STDIN"
+    }
+
+    /// The ledger upsert of a collected day, which also says whether the table already holds rows of that day.
+    /// `$1` dataset, `$2` trade date, `$3` rows.
+    ///
+    /// Run after the day's write lock is taken: this statement's snapshot then sees every row a writer of the same
+    /// day committed before us, so `stored` stays true or false until we commit. The `EXISTS` is served by the
+    /// `<table>_date` index.
+    var ledgerCollected: String {
+        let stored = kind == .daily ? "EXISTS (SELECT 1 FROM \(table) WHERE date = $2::date)" : "true"
+        return """
+            WITH ledger AS (
+                INSERT INTO collection_days (dataset, trade_date, status, rows, attempts, last_error)
+                VALUES ($1, $2::date, 'collected', $3, 1, NULL)
+                ON CONFLICT (dataset, trade_date) DO UPDATE
+                SET status = 'collected', rows = EXCLUDED.rows, attempts = collection_days.attempts + 1,
+                    last_error = NULL, updated_at = now()
+                RETURNING status, attempts)
+            SELECT status, attempts, \(stored) AS stored FROM ledger
+            """
     }
 
     /// `INSERT … SELECT … ON CONFLICT … DO UPDATE` from the staging table; `$1` is the trade date.
@@ -136,13 +184,21 @@ struct DayTable {
     }
 
     /// After a sector day: the current sector on `stocks`, unless a newer sector day already set it. `$1` is the date.
-    static let sectorToStocks = """
+    static let sectorToStocks = sectorToStocks(from: "galaxy_stage_sectors s")
+
+    /// ``sectorToStocks`` after the fast path, which staged nothing: the day's rows are all of `sectors` on that
+    /// date, since the day had none before.
+    static let sectorToStocksFromTable = sectorToStocks(from: "sectors s", where: "s.date = $1::date AND ")
+
+    private static func sectorToStocks(from source: String, where condition: String = "") -> String {
+        """
         UPDATE stocks SET sector = s.industry, sector_date = $1::date, updated_at = now()
-        FROM galaxy_stage_sectors s
-        WHERE stocks.ticker = s.ticker
+        FROM \(source)
+        WHERE \(condition)stocks.ticker = s.ticker
           AND (stocks.sector_date IS NULL OR stocks.sector_date <= $1::date)
           AND (stocks.sector IS DISTINCT FROM s.industry OR stocks.sector_date IS DISTINCT FROM $1::date)
         """
+    }
 }
 
 // MARK: - Rows to COPY fields
@@ -160,12 +216,14 @@ extension DayRows {
         }
     }
 
-    /// Writes every row in the column order of ``DayTable/of(_:)``.
-    func write(to copy: CopyWriter) throws(PostgresError) {
+    /// Writes every row in the column order of ``DayTable/of(_:)``; with `date`, that date follows the ticker in
+    /// every row (the column order of ``DayTable/directCopyStatement``).
+    func write(to copy: CopyWriter, date: TradeDate? = nil) throws(PostgresError) {
         switch self {
         case .stocks(let rows):
             for row in rows {
                 copy.field(row.ticker)
+                if let date { copy.field(date) }
                 copy.field(row.isin)
                 copy.field(row.name)
                 copy.field(row.shortName)
@@ -182,6 +240,7 @@ extension DayRows {
         case .sectors(let rows):
             for row in rows {
                 copy.field(row.ticker)
+                if let date { copy.field(date) }
                 copy.field(row.name)
                 copy.field(row.market)
                 copy.field(row.industry)
@@ -192,6 +251,7 @@ extension DayRows {
         case .prices(let rows):
             for row in rows {
                 copy.field(row.ticker)
+                if let date { copy.field(date) }
                 copy.field(row.isin)
                 copy.field(row.name)
                 copy.field(row.market)
@@ -211,6 +271,7 @@ extension DayRows {
         case .valuations(let rows):
             for row in rows {
                 copy.field(row.ticker)
+                if let date { copy.field(date) }
                 copy.field(row.close)
                 copy.field(row.eps)
                 copy.field(row.per)
@@ -223,6 +284,7 @@ extension DayRows {
         case .etfs(let rows):
             for row in rows {
                 copy.field(row.ticker)
+                if let date { copy.field(date) }
                 copy.field(row.isin)
                 copy.field(row.name)
                 copy.field(row.shortName)
@@ -244,6 +306,7 @@ extension DayRows {
         case .etfPrices(let rows):
             for row in rows {
                 copy.field(row.ticker)
+                if let date { copy.field(date) }
                 copy.field(row.isin)
                 copy.field(row.name)
                 copy.field(row.open)

@@ -12,14 +12,33 @@ public struct DayWriteResult: Sendable, Equatable {
     public var rowsChanged: Int
     /// The ledger's attempt count after this write.
     public var attempts: Int
+    /// How the rows were stored.
+    public var path: DayWritePath
+}
+
+/// How ``DayWriter`` stored a day, so callers (tests, the benchmark, logs) can tell the paths apart.
+public enum DayWritePath: String, Sendable, Equatable {
+    /// A daily dataset's day that had no rows yet: COPY straight into the table (the common, fast case).
+    case copiedIntoTable
+    /// COPY into a temporary table, then `INSERT … ON CONFLICT DO UPDATE` of the rows that differ: a day already
+    /// stored, or a master dataset (`stock`, `etf`).
+    case upserted
+    /// `no_session` or `failed`: the ledger row only.
+    case ledgerOnly
 }
 
 /// The one idempotent write path every collector uses: the rows of one (dataset, trade date) and its ledger row in
 /// ONE transaction.
 ///
-/// - `collected`: the rows are COPYed into a `TEMP TABLE … ON COMMIT DROP`, then `INSERT … SELECT … ON CONFLICT
-///   DO UPDATE` into the dataset's table (only rows whose values differ are rewritten), then the ledger row is
-///   upserted with `attempts = attempts + 1`. Running the same day twice leaves the same rows and one ledger row.
+/// - `collected`: the ledger row is upserted (`attempts = attempts + 1`), then the rows are stored in one of two ways.
+///   A day that has no rows in the dataset's table yet (daily runs and backfills: the common case) is COPYed
+///   straight into the table. Otherwise the rows are COPYed into the session's temporary staging table, then
+///   `INSERT … SELECT … ON CONFLICT DO UPDATE` into the table (only rows whose values differ are rewritten).
+///   Masters (`stock`, `etf`) always take the second way. Running the same day twice leaves the same rows and one
+///   ledger row.
+/// - Writers of the same daily (dataset, day) are serialised by a transaction-level advisory lock taken first
+///   (``AdvisoryLockKey/dayWriteClass``), so "the day has no rows" stays true until the fast path commits: two
+///   writers of a new day never collide on the primary key; the second one finds the rows and upserts.
 /// - `no_session`: only the ledger row (rows = 0).
 /// - `failed`: only the ledger row with `last_error`. A day already settled (`collected` or `no_session`) keeps
 ///   its status and rows: a failed re-fetch must not make good data look missing; the error is still recorded.
@@ -60,23 +79,44 @@ public struct DayWriter {
         let table = DayTable.of(dataset)
         try validate(rows, table: table, date: date)
         return try connection.transaction { connection in
-            try connection.executeScript(table.createStaging)
-            let staged = try connection.copyIn(table.copyStatement) { copy in try rows.write(to: copy) }
-            let changed = try connection.query(table.upsert, [date]).rowsAffected
-            if dataset == .sector {
-                try connection.query(DayTable.sectorToStocks, [date])
+            if table.kind == .daily {
+                try connection.query(
+                    "SELECT pg_advisory_xact_lock($1, $2)", [table.lockClass, Int32(clamping: date.daysSinceEpoch)])
             }
-            let ledger = try connection.query(
-                """
-                INSERT INTO collection_days (dataset, trade_date, status, rows, attempts, last_error)
-                VALUES ($1, $2::date, 'collected', $3, 1, NULL)
-                ON CONFLICT (dataset, trade_date) DO UPDATE
-                SET status = 'collected', rows = EXCLUDED.rows, attempts = collection_days.attempts + 1,
-                    last_error = NULL, updated_at = now()
-                RETURNING status, attempts
-                """,
-                [dataset.rawValue, date, staged])
-            return try Self.result(ledger, dataset: dataset, date: date, rows: staged, changed: changed)
+            let ledger = try connection.query(table.ledgerCollected, [dataset.rawValue, date, rows.count])
+            let stored = try ledger.first?.decode("stored", as: Bool.self) ?? true
+            let changed: Int
+            let path: DayWritePath = table.kind == .daily && !stored ? .copiedIntoTable : .upserted
+            if path == .copiedIntoTable {
+                // Fast path: nobody else can add rows of this day before we commit (the lock), and there are none.
+                let copied = try connection.copyIn(table.directCopyStatement) { copy in
+                    try rows.write(to: copy, date: date)
+                }
+                try Self.expect(copied, rows: rows.count, dataset: dataset, date: date)
+                changed = copied
+                if dataset == .sector {
+                    try connection.query(DayTable.sectorToStocksFromTable, [date])
+                }
+            } else {
+                try connection.executeScript(table.createStaging)
+                let staged = try connection.copyIn(table.copyStatement) { copy in try rows.write(to: copy) }
+                try Self.expect(staged, rows: rows.count, dataset: dataset, date: date)
+                changed = try connection.query(table.upsert, [date]).rowsAffected
+                if dataset == .sector {
+                    try connection.query(DayTable.sectorToStocks, [date])
+                }
+            }
+            return try Self.result(
+                ledger, dataset: dataset, date: date, rows: rows.count, changed: changed, path: path)
+        }
+    }
+
+    /// The ledger already counts `rows`; a COPY that loaded another number must not commit.
+    private static func expect(_ loaded: Int, rows: Int, dataset: Dataset, date: TradeDate) throws(PostgresError) {
+        guard loaded == rows else {
+            throw PostgresError(
+                kind: .server,
+                message: "COPY loaded \(loaded) of \(rows) \(dataset) rows for \(date); the day was not stored")
         }
     }
 
@@ -97,7 +137,7 @@ public struct DayWriter {
             RETURNING status, attempts
             """,
             [dataset.rawValue, date])
-        return try Self.result(ledger, dataset: dataset, date: date, rows: 0, changed: 0)
+        return try Self.result(ledger, dataset: dataset, date: date, rows: 0, changed: 0, path: .ledgerOnly)
     }
 
     /// Records a failed fetch. A day already `collected` or `no_session` keeps its status; `last_error` is set.
@@ -116,7 +156,7 @@ public struct DayWriter {
             RETURNING status, attempts
             """,
             [dataset.rawValue, date, message])
-        return try Self.result(ledger, dataset: dataset, date: date, rows: 0, changed: 0)
+        return try Self.result(ledger, dataset: dataset, date: date, rows: 0, changed: 0, path: .ledgerOnly)
     }
 
     private func validate(_ rows: DayRows, table: DayTable, date: TradeDate) throws(PostgresError) {
@@ -137,7 +177,7 @@ public struct DayWriter {
     }
 
     private static func result(
-        _ ledger: QueryResult, dataset: Dataset, date: TradeDate, rows: Int, changed: Int
+        _ ledger: QueryResult, dataset: Dataset, date: TradeDate, rows: Int, changed: Int, path: DayWritePath
     ) throws(PostgresError) -> DayWriteResult {
         guard let row = ledger.first else {
             throw PostgresError(kind: .decoding, message: "the ledger upsert returned no row")
@@ -148,6 +188,6 @@ public struct DayWriter {
         }
         return DayWriteResult(
             dataset: dataset, date: date, status: status, rows: rows, rowsChanged: changed,
-            attempts: try row.decode("attempts", as: Int.self))
+            attempts: try row.decode("attempts", as: Int.self), path: path)
     }
 }

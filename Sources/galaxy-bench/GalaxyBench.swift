@@ -33,11 +33,18 @@ struct Ingest: ParsableCommand {
     @Option(help: "The psql executable used for the \\copy baseline.")
     var psql = "psql"
 
+    @Option(
+        name: .customLong("repeat"),
+        help: "Runs of the comparison (write path and psql \\copy take turns going first); the median counts.")
+    var repeats = 3
+
     @Flag(help: "Keep the benchmark database instead of dropping it.")
     var keepDatabase = false
 
     func validate() throws {
-        guard days >= 1, rows >= 1 else { throw ValidationError("--days and --rows must be at least 1") }
+        guard days >= 1, rows >= 1, repeats >= 1 else {
+            throw ValidationError("--days, --rows and --repeat must be at least 1")
+        }
     }
 
     func run() throws {
@@ -62,40 +69,66 @@ struct Ingest: ParsableCommand {
 
         // The rows are made before the clock starts: we measure storing, not generating.
         let dayRows = dates.indices.map { Self.syntheticDay($0, rows: rows) }
-
-        // 1. The write path, one transaction per day, as collectors run it.
-        let writer = DayWriter(connection)
-        let first = try measure {
-            for (date, rows) in zip(dates, dayRows) {
-                try writer.storeCollected(.prices(rows), date: date)
-            }
-        }
-        report("write path (COPY → temp table → upsert + ledger, 1 txn/day)", rows: total, seconds: first)
-
-        // 2. The same days again: the idempotent re-run (nothing changes, nothing is rewritten).
-        let again = try measure {
-            for (date, rows) in zip(dates, dayRows) {
-                let result = try writer.storeCollected(.prices(rows), date: date)
-                guard result.rowsChanged == 0 else {
-                    throw ValidationError("re-run of \(date) changed \(result.rowsChanged) rows; expected none")
-                }
-            }
-        }
-        report("write path re-run of the same days (no changes)", rows: total, seconds: again)
-
-        // 3. The baseline: psql \copy of the same rows from a file into an empty table of the same shape.
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(name).copy").path
         defer { try? FileManager.default.removeItem(atPath: file) }
         try Self.writeCopyFile(file, dates: dates, dayRows: dayRows)
         try connection.executeScript("CREATE TABLE prices_copy (LIKE prices INCLUDING ALL)")
         let columns = Self.copyColumns.joined(separator: ", ")
-        let copy = try measure {
-            try runPSQL(
-                target: target, database: name, command: "\\copy prices_copy (\(columns)) FROM '\(file)'")
+        let writer = DayWriter(connection)
+        let backend = connection.backendPID
+
+        // 1. The write path, one transaction per day, as collectors run it: every day is new.
+        func writeNewDays() throws -> Phase {
+            try phase(backend) {
+                for (date, rows) in zip(dates, dayRows) {
+                    let result = try writer.storeCollected(.prices(rows), date: date)
+                    guard result.path == .copiedIntoTable else {
+                        throw ValidationError("\(date) was stored by \(result.path), expected the fast path")
+                    }
+                }
+            }
         }
-        let copied = try connection.query("SELECT count(*) FROM prices_copy").scalar(as: Int.self)
-        guard copied == total else { throw ValidationError("psql copied \(copied) rows, expected \(total)") }
-        report("psql \\copy (one file, all rows, empty table)", rows: total, seconds: copy)
+        // 2. The same days again: the idempotent re-run (nothing changes, nothing is rewritten).
+        func reRun() throws -> Phase {
+            try phase(backend) {
+                for (date, rows) in zip(dates, dayRows) {
+                    let result = try writer.storeCollected(.prices(rows), date: date)
+                    guard result.rowsChanged == 0 else {
+                        throw ValidationError("re-run of \(date) changed \(result.rowsChanged) rows; expected none")
+                    }
+                }
+            }
+        }
+        // 3. The baseline: psql \copy of the same rows from a file into an empty table of the same shape.
+        func copyBaseline() throws -> Phase {
+            let measured = try phase(backend) {
+                try runPSQL(
+                    target: target, database: name, command: "\\copy prices_copy (\(columns)) FROM '\(file)'")
+            }
+            let copied = try connection.query("SELECT count(*) FROM prices_copy").scalar(as: Int.self)
+            guard copied == total else { throw ValidationError("psql copied \(copied) rows, expected \(total)") }
+            return measured
+        }
+
+        // Runs alternate which side goes first, so a change in the machine's load (other builds on the same
+        // cores) does not always fall on the same side; the summary is the median run of each.
+        var runs: [(write: Phase, again: Phase, copy: Phase)] = []
+        for run in 1...repeats {
+            if run > 1 { try connection.executeScript("TRUNCATE prices, collection_days, prices_copy") }
+            var copy: Phase?
+            if run % 2 == 0 { copy = try copyBaseline() }
+            let write = try writeNewDays()
+            let again = try reRun()
+            if copy == nil { copy = try copyBaseline() }
+            runs.append((write, again, copy!))
+            print(
+                String(
+                    format: "run %d of %d: new days %.1f ms/day (CPU client %.1f, server %.1f), re-run %.1f ms/day "
+                        + "(CPU client %.1f, server %.1f), \\copy baseline %.1f ms/day; ratio %.2f",
+                    run, repeats, perDay(write.seconds), perDay(write.client), perDay(write.server ?? .nan),
+                    perDay(again.seconds), perDay(again.client), perDay(again.server ?? .nan),
+                    perDay(copy!.seconds), copy!.seconds / write.seconds))
+        }
 
         // Same rows in both tables, or the comparison means nothing.
         let differences = try connection.query(
@@ -108,11 +141,54 @@ struct Ingest: ParsableCommand {
         ).scalar(as: Int.self)
         guard differences == 0 else { throw ValidationError("the two tables differ in \(differences) rows") }
 
-        let writeRate = Double(total) / first
-        let copyRate = Double(total) / copy
-        print(String(format: "ratio write path / psql \\copy: %.2f (psql \\copy is %.1f× faster)",
-            writeRate / copyRate, copyRate / writeRate))
+        // Server CPU of the same rows as one server-side COPY from the file (no client at all), on our own backend
+        // whose CPU time we can read: load on the machine does not change CPU time, so this comparison holds
+        // when the wall-clock ratio above wanders with other builds. Needs a local server that can read the file.
+        try connection.executeScript("CREATE TABLE prices_server_copy (LIKE prices INCLUDING ALL)")
+        if let serverCopy = try? phase(backend, {
+            try connection.executeScript(
+                "COPY prices_server_copy (\(columns)) FROM \(Self.quoteLiteral(file))")
+        }), let copyCPU = serverCopy.server {
+            let writeCPU = median(runs.compactMap(\.write.server))
+            print(
+                String(
+                    format: "server CPU per day: write path %.1f ms (median), one server-side COPY of the file %.1f ms; "
+                        + "ratio %.2f",
+                    perDay(writeCPU), perDay(copyCPU), copyCPU / writeCPU))
+        }
+
+        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        let first = median(runs.map(\.write.seconds))
+        let again = median(runs.map(\.again.seconds))
+        let copy = median(runs.map(\.copy.seconds))
+        let suffix = repeats > 1 ? "; median of \(repeats)" : ""
+        report("write path (COPY into table, new days, 1 txn/day\(suffix))", rows: total, seconds: first)
+        report("write path re-run (COPY → temp → upsert\(suffix))", rows: total, seconds: again)
+        report("psql \\copy (one file, empty table\(suffix))", rows: total, seconds: copy)
+        let ratios = runs.map { String(format: "%.2f", $0.copy.seconds / $0.write.seconds) }.joined(separator: ", ")
+        print(String(format: "ratio write path / psql \\copy: %.2f (psql \\copy is %.1f× faster); per run: %@",
+            copy / first, first / copy, ratios))
     }
+
+    /// `text` as a SQL string literal (the file path of the server-side COPY; it has no quotes, but be safe).
+    static func quoteLiteral(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
+
+    /// Wall time and CPU time (this process; the server backend when the server is local) of one phase.
+    struct Phase {
+        var seconds: Double
+        var client: Double
+        var server: Double?
+    }
+
+    private func phase(_ backend: Int32, _ body: () throws -> Void) throws -> Phase {
+        let before = CPUUsage(backend: backend)
+        let seconds = try measure(body)
+        let after = CPUUsage(backend: backend)
+        let server = after.server.flatMap { end in before.server.map { end - $0 } }
+        return Phase(seconds: seconds, client: after.client - before.client, server: server)
+    }
+
+    private func perDay(_ seconds: Double) -> Double { seconds * 1000 / Double(days) }
 
     private func measure(_ body: () throws -> Void) throws -> Double {
         let start = DispatchTime.now().uptimeNanoseconds
@@ -121,7 +197,7 @@ struct Ingest: ParsableCommand {
     }
 
     private func report(_ label: String, rows: Int, seconds: Double) {
-        let padded = label.padding(toLength: 62, withPad: " ", startingAt: 0)
+        let padded = label.padding(toLength: 66, withPad: " ", startingAt: 0)
         print(String(format: "%@ %8d rows in %7.3f s = %9.0f rows/s (%.1f ms/day)",
             padded, rows, seconds, Double(rows) / seconds, seconds * 1000 / Double(days)))
     }
@@ -199,6 +275,29 @@ struct Ingest: ParsableCommand {
             }
             try handle.write(contentsOf: Data(text.utf8))
         }
+    }
+}
+
+/// CPU seconds (user + system) of this process and, when the server runs on this machine, of one backend.
+struct CPUUsage {
+    let backend: Int32
+    let client: Double
+    let server: Double?
+
+    init(backend: Int32) {
+        self.backend = backend
+        client = Self.seconds(statPath: "/proc/self/stat") ?? 0
+        server = Self.seconds(statPath: "/proc/\(backend)/stat")
+    }
+
+    /// utime + stime from `/proc/<pid>/stat` (fields 14 and 15, after the parenthesised command name).
+    static func seconds(statPath: String) -> Double? {
+        guard let text = try? String(contentsOfFile: statPath, encoding: .utf8),
+            let close = text.lastIndex(of: ")")
+        else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 }
 

@@ -122,7 +122,7 @@ struct DayWriterTests {
         let database = try TestDatabase.create(migrated: true)
         defer { database.drop() }
         let connection = try database.connect()
-        // Make the LAST step (the ledger upsert) fail after the rows were staged and upserted.
+        // Make the ledger upsert fail (a failure after the ledger row, mid-COPY, is in DayWriterPathTests).
         try connection.executeScript(
             "ALTER TABLE collection_days ADD CONSTRAINT refuse_day CHECK (trade_date <> DATE '2024-01-02')")
         let error = try #require(throws: PostgresError.self) {
