@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GalaxyCore
 
 /// Builds the rows of a `COPY … FROM STDIN` in PostgreSQL's text format and streams them in chunks.
