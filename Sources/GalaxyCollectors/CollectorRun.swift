@@ -12,7 +12,9 @@ public typealias KRXSourceFactory =
 /// One `galaxy-collector` run: fetch → parse → store, one day at a time, each day's rows and ledger row through the
 /// foundation's idempotent write path (`DayWriter`), with progress to the supervisor and an honest exit status.
 ///
-/// A plain synchronous loop on the calling thread: libpq and libcurl block, and this process does nothing else.
+/// A plain synchronous loop on the calling thread: libpq and libcurl block, and this process does nothing else. A
+/// range's days are fetched one step ahead on a dedicated thread (`DayPrefetcher`), so fetching day N+1 overlaps
+/// storing day N; days are still fetched, stored and recorded in date order.
 /// Order of a run: open the database (exit 75 if unreachable) → `READY=1` → check the source's credentials (78) and
 /// persisted circuit breaker (69) → plan the days from the ledger (`STATUS=` with the day count) → per day: fetch,
 /// then (unless cancelled) write the day in one transaction and report `STATUS=`/`X_GALAXY_PROGRESS=` →
@@ -149,32 +151,60 @@ public final class CollectorRun {
 
         let closed = try closedDays(dataset, days, source: source)
         let writer = DayWriter(connection)
+        // A range is fetched one day ahead of the writer, on a thread of its own; a single day is fetched here.
+        let toFetch = days.filter { !closed.contains($0) }
+        let prefetcher: DayPrefetcher?
+        if toFetch.count > 1 {
+            let control = control
+            let reporter = reporter
+            prefetcher = DayPrefetcher(
+                days: toFetch, isCancelled: { control.isCancelled }, isFinal: { Self.stopCode(for: $0) != nil },
+                fetch: { date in
+                    reporter?.touch()
+                    defer { reporter?.touch() }
+                    return try source.fetch(dataset, on: date)
+                })
+            prefetcher?.start()
+        } else {
+            prefetcher = nil
+        }
+        defer { prefetcher?.stop() }
         for date in days {
             if control.isCancelled { break }
             if closed.contains(date) {
                 if recordClosed(dataset, date, source: source, writer: writer) == .stop { break }
                 continue
             }
-            if collectDay(dataset, date, source: source, writer: writer) == .stop { break }
+            let result: Result<DayFetch, any Error>
+            if let prefetcher {
+                guard let fetched = prefetcher.next() else { break }  // cancelled, or the run already stopped
+                assert(fetched.date == date, "the prefetcher hands days over in order")
+                fetchSeconds += fetched.seconds
+                result = fetched.result
+            } else {
+                reporter?.touch()
+                let fetchStarted = ContinuousClock.now
+                result = Result { try source.fetch(dataset, on: date) }
+                fetchSeconds += Self.seconds(ContinuousClock.now - fetchStarted)
+                reporter?.touch()
+            }
+            if collectDay(dataset, date, result, source: source, writer: writer) == .stop { break }
         }
+        prefetcher?.stop()
         control.setRequests(source.requestsSent)
         return control.outcome()
     }
 
     private enum Next { case proceed, stop }
 
-    /// Fetches and stores one day; returns whether the run goes on.
+    /// Stores one fetched day (or records its fetch error); returns whether the run goes on.
     private func collectDay(
-        _ dataset: Dataset, _ date: TradeDate, source: any KRXSource, writer: DayWriter
+        _ dataset: Dataset, _ date: TradeDate, _ attempt: Result<DayFetch, any Error>, source: any KRXSource,
+        writer: DayWriter
     ) -> Next {
         var logger = logger
         logger[metadataKey: "date"] = "\(date.iso)"
         let fetched: DayFetch
-        reporter?.touch()
-        let fetchStarted = ContinuousClock.now
-        let attempt = Result { try source.fetch(dataset, on: date) }
-        fetchSeconds += Self.seconds(ContinuousClock.now - fetchStarted)
-        reporter?.touch()
         do {
             fetched = try attempt.get()
         } catch {
