@@ -153,12 +153,15 @@ public final class CollectorRun {
         let writer = DayWriter(connection)
         // A range is fetched one day ahead of the writer, on a thread of its own; a single day is fetched here.
         let toFetch = days.filter { !closed.contains($0) }
+        // The progress counts the requests of the settled days, not those already made for the days ahead.
+        var requests = source.requestsSent
         let prefetcher: DayPrefetcher?
         if toFetch.count > 1 {
             let control = control
             let reporter = reporter
             prefetcher = DayPrefetcher(
                 days: toFetch, isCancelled: { control.isCancelled }, isFinal: { Self.stopCode(for: $0) != nil },
+                requestCount: { source.requestsSent },
                 fetch: { date in
                     reporter?.touch()
                     defer { reporter?.touch() }
@@ -172,7 +175,7 @@ public final class CollectorRun {
         for date in days {
             if control.isCancelled { break }
             if closed.contains(date) {
-                if recordClosed(dataset, date, source: source, writer: writer) == .stop { break }
+                if recordClosed(dataset, date, requests: requests, writer: writer) == .stop { break }
                 continue
             }
             let result: Result<DayFetch, any Error>
@@ -181,14 +184,16 @@ public final class CollectorRun {
                 assert(fetched.date == date, "the prefetcher hands days over in order")
                 fetchSeconds += fetched.seconds
                 result = fetched.result
+                requests = fetched.requests
             } else {
                 reporter?.touch()
                 let fetchStarted = ContinuousClock.now
                 result = Result { try source.fetch(dataset, on: date) }
                 fetchSeconds += Self.seconds(ContinuousClock.now - fetchStarted)
+                requests = source.requestsSent
                 reporter?.touch()
             }
-            if collectDay(dataset, date, result, source: source, writer: writer) == .stop { break }
+            if collectDay(dataset, date, result, requests: requests, writer: writer) == .stop { break }
         }
         prefetcher?.stop()
         control.setRequests(source.requestsSent)
@@ -199,7 +204,7 @@ public final class CollectorRun {
 
     /// Stores one fetched day (or records its fetch error); returns whether the run goes on.
     private func collectDay(
-        _ dataset: Dataset, _ date: TradeDate, _ attempt: Result<DayFetch, any Error>, source: any KRXSource,
+        _ dataset: Dataset, _ date: TradeDate, _ attempt: Result<DayFetch, any Error>, requests: Int,
         writer: DayWriter
     ) -> Next {
         var logger = logger
@@ -217,7 +222,7 @@ public final class CollectorRun {
             let reason = "\(error)"
             let recorded = record(.failed, dataset, date, rows: nil, error: reason, writer: writer, logger: logger)
             guard case .stored = recorded else { return .stop }
-            let progress = control.recordFailed(.init(date: date, reason: reason), requests: source.requestsSent)
+            let progress = control.recordFailed(.init(date: date, reason: reason), requests: requests)
             logger.warning("day failed", metadata: ["reason": "\(reason)"])
             reporter?.report(status: "\(dataset.rawValue) \(date.iso): failed: \(reason)", progress: progress)
             if let stopCode {
@@ -243,13 +248,13 @@ public final class CollectorRun {
         case .stop:
             return .stop
         case .refused(let reason):
-            let progress = control.recordFailed(.init(date: date, reason: reason), requests: source.requestsSent)
+            let progress = control.recordFailed(.init(date: date, reason: reason), requests: requests)
             logger.error("day failed to store", metadata: ["reason": "\(reason)"])
             reporter?.report(status: "\(dataset.rawValue) \(date.iso): failed: \(reason)", progress: progress)
             return .proceed
         }
         let count = rows?.count ?? 0
-        let progress = control.recordSettled(rows: count, requests: source.requestsSent)
+        let progress = control.recordSettled(rows: count, requests: requests)
         let what = status == .collected ? "collected \(count) rows" : "no session"
         logger.info("day stored", metadata: ["status": "\(status.rawValue)", "rows": "\(count)"])
         reporter?.report(status: "\(dataset.rawValue) \(date.iso): \(what) (\(progress))", progress: progress)
@@ -275,10 +280,10 @@ public final class CollectorRun {
     }
 
     /// Records a day the calendar says was closed: `no_session`, no rows, no request.
-    private func recordClosed(_ dataset: Dataset, _ date: TradeDate, source: any KRXSource, writer: DayWriter) -> Next {
+    private func recordClosed(_ dataset: Dataset, _ date: TradeDate, requests: Int, writer: DayWriter) -> Next {
         guard case .stored = record(.noSession, dataset, date, rows: nil, error: nil, writer: writer, logger: logger)
         else { return .stop }
-        let progress = control.recordSettled(rows: 0, requests: source.requestsSent)
+        let progress = control.recordSettled(rows: 0, requests: requests)
         reporter?.report(status: "\(dataset.rawValue) \(date.iso): no session (\(progress))", progress: progress)
         return .proceed
     }

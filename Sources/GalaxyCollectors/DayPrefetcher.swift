@@ -20,6 +20,9 @@ final class DayPrefetcher: @unchecked Sendable {
         let date: TradeDate
         let result: Result<DayFetch, any Error>
         let seconds: Double
+        /// The client's request count right after this day's fetch: what the progress of this day reports (later
+        /// days' requests may already be under way).
+        let requests: Int
     }
 
     private let days: [TradeDate]
@@ -27,6 +30,7 @@ final class DayPrefetcher: @unchecked Sendable {
     private let fetch: @Sendable (TradeDate) throws -> DayFetch
     private let isCancelled: @Sendable () -> Bool
     private let isFinal: @Sendable (any Error) -> Bool
+    private let requestCount: @Sendable () -> Int
 
     private let condition = NSCondition()
     // Guarded by `condition`.
@@ -40,10 +44,12 @@ final class DayPrefetcher: @unchecked Sendable {
     ///   - depth: how many fetched days may wait for the writer (1–2 keeps memory flat).
     ///   - isCancelled: checked before every fetch (the collector's cancellation).
     ///   - isFinal: whether a fetch error ends the run (no later day is fetched then).
+    ///   - requestCount: the client's requests so far, read after each fetch.
     ///   - fetch: one day's fetch; runs on the prefetch thread.
     init(
         days: [TradeDate], depth: Int = 2, isCancelled: @escaping @Sendable () -> Bool,
-        isFinal: @escaping @Sendable (any Error) -> Bool, fetch: @escaping @Sendable (TradeDate) throws -> DayFetch
+        isFinal: @escaping @Sendable (any Error) -> Bool, requestCount: @escaping @Sendable () -> Int,
+        fetch: @escaping @Sendable (TradeDate) throws -> DayFetch
     ) {
         precondition(depth >= 1, "a prefetch depth of at least 1")
         self.days = days
@@ -51,6 +57,7 @@ final class DayPrefetcher: @unchecked Sendable {
         self.fetch = fetch
         self.isCancelled = isCancelled
         self.isFinal = isFinal
+        self.requestCount = requestCount
     }
 
     /// Starts the fetch thread (a plain thread: libcurl blocks, and Swift's cooperative pool must not).
@@ -99,9 +106,10 @@ final class DayPrefetcher: @unchecked Sendable {
             let began = ContinuousClock.now
             let result = Result { try fetch(date) }
             let seconds = CollectorRun.seconds(ContinuousClock.now - began)
+            let requests = requestCount()
 
             condition.lock()
-            if !stopRequested { ready.append(Fetched(date: date, result: result, seconds: seconds)) }
+            if !stopRequested { ready.append(Fetched(date: date, result: result, seconds: seconds, requests: requests)) }
             condition.broadcast()
             condition.unlock()
             if case .failure(let error) = result, isFinal(error) { break }
