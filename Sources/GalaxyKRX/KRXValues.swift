@@ -27,14 +27,33 @@ enum KRXValue {
     /// `int64(_:)` on a value's bytes as they stand in the body. ASCII white space around the value is ignored; a
     /// value with any other byte outside ASCII takes the `String` path, whose trimming knows all of Unicode's spaces.
     static func int64(bytes: UnsafeBufferPointer<UInt8>) throws(ValueError) -> Int64? {
+        if let first = bytes.first, let last = bytes.last, isPlain(first), isPlain(last) {
+            // Nothing to trim (nearly every value): parse in place; only a failure needs a closer look.
+            do {
+                return try int64(trimmed: bytes)
+            } catch {
+                guard bytes.contains(where: { $0 >= 0x80 }) else { throw error }
+            }
+        }
         guard let trimmed = asciiTrimmed(bytes) else {
             return try int64(String(decoding: bytes, as: UTF8.self))
         }
         return try int64(trimmed: trimmed)
     }
 
+    /// Printable ASCII other than space: never trimmed, never part of a multi-byte character.
+    @inline(__always)
+    static func isPlain(_ byte: UInt8) -> Bool { byte > 0x20 && byte < 0x7F }
+
     /// `decimal(_:)` on a value's bytes as they stand in the body (see `int64(bytes:)`).
     static func decimal(bytes: UnsafeBufferPointer<UInt8>) throws(ValueError) -> Decimal? {
+        if let first = bytes.first, let last = bytes.last, isPlain(first), isPlain(last) {
+            do {
+                return try decimal(trimmed: bytes)
+            } catch {
+                guard bytes.contains(where: { $0 >= 0x80 }) else { throw error }
+            }
+        }
         guard let trimmed = asciiTrimmed(bytes) else {
             return try decimal(String(decoding: bytes, as: UTF8.self))
         }

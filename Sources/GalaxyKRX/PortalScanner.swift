@@ -8,15 +8,20 @@ import GalaxyCore
 struct FieldTable: Sendable {
     let names: [String]
     fileprivate let keys: [[UInt8]]
+    private let lengths: [Int]
 
     init(_ names: [String]) {
         self.names = names
         self.keys = names.map { Array($0.utf8) }
+        self.lengths = names.map(\.utf8.count)
     }
 
     /// The slot of `name`, nil when the table does not hold it (a parser asking for a field it did not declare).
     func slot(of name: String) -> Int? {
-        names.firstIndex(of: name)
+        // Lengths first: a String comparison of two different names is a call into the runtime, a length is not.
+        let length = name.utf8.count
+        for index in lengths.indices where lengths[index] == length && names[index] == name { return index }
+        return nil
     }
 }
 
