@@ -147,7 +147,8 @@ public final class CollectorRun {
         guard source.datasets.contains(dataset) else {
             throw CollectorFailure(.configuration, KRXError.unsupported(dataset: dataset, source: kind).description)
         }
-        defer { (source as? KRXPortalClient)?.logout() }
+        // Best effort; a cancelled run does not wait for a request still in flight on the prefetch thread.
+        defer { (source as? KRXPortalClient)?.logout(waitingAtMost: control.isCancelled ? 0.1 : 2) }
 
         let closed = try closedDays(dataset, days, source: source)
         let writer = DayWriter(connection)
@@ -195,7 +196,7 @@ public final class CollectorRun {
             }
             if collectDay(dataset, date, result, requests: requests, writer: writer) == .stop { break }
         }
-        prefetcher?.stop()
+        prefetcher?.stop(waitingAtMost: control.isCancelled ? .milliseconds(100) : .seconds(2))
         control.setRequests(source.requestsSent)
         return control.outcome()
     }

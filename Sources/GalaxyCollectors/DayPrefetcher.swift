@@ -84,15 +84,26 @@ final class DayPrefetcher: @unchecked Sendable {
         return fetched
     }
 
-    /// Ends prefetching: the thread fetches no further day, days already fetched are dropped (never written), and
-    /// this returns once the thread has finished its request in flight.
-    func stop() {
+    /// Ends prefetching: the thread fetches no further day and days already fetched are dropped (never written).
+    /// Waits until the thread has finished its request in flight, but at most `limit`: a run that stops early
+    /// (cancelled, a lost database) must not wait out a hanging request and its retries; the process exits right
+    /// after the run, and the abandoned thread fetches nothing more.
+    ///
+    /// - Returns: whether the thread has finished.
+    @discardableResult
+    func stop(waitingAtMost limit: Duration = .seconds(2)) -> Bool {
+        let (seconds, attoseconds) = limit.components
+        let deadline = Date(timeIntervalSinceNow: Double(seconds) + Double(attoseconds) / 1e18)
         condition.lock()
         defer { condition.unlock() }
+        if stopRequested { return !started || producerDone }  // waited once already
         stopRequested = true
         ready.removeAll()
         condition.broadcast()
-        while started && !producerDone { condition.wait() }
+        while started && !producerDone {
+            if !condition.wait(until: deadline) { break }
+        }
+        return !started || producerDone
     }
 
     private func produce() {
