@@ -34,6 +34,7 @@ public final class CollectorRun {
     private var logger: Logger
     private var fetchSeconds = 0.0
     private var storeSeconds = 0.0
+    private var fetchWaitSeconds = 0.0
 
     /// - Parameters:
     ///   - reporter: where READY/STATUS/progress/WATCHDOG go; nil reports nothing.
@@ -76,12 +77,14 @@ public final class CollectorRun {
         var timed = outcome
         timed.fetchSeconds = fetchSeconds
         timed.storeSeconds = storeSeconds
+        timed.fetchWaitSeconds = fetchWaitSeconds
         reporter?.finished(status: Self.statusLine(timed), progress: timed.progress)
         let level: Logger.Level = timed.exitCode == .success ? .info : .error
         logger.log(
             level: level, "collector finished",
             metadata: ["outcome": "\(timed)", "fetchSeconds": "\(Self.format(fetchSeconds))",
-                       "storeSeconds": "\(Self.format(storeSeconds))"])
+                       "storeSeconds": "\(Self.format(storeSeconds))",
+                       "fetchWaitSeconds": "\(Self.format(fetchWaitSeconds))"])
         return timed
     }
 
@@ -181,7 +184,10 @@ public final class CollectorRun {
             }
             let result: Result<DayFetch, any Error>
             if let prefetcher {
-                guard let fetched = prefetcher.next() else { break }  // cancelled, or the run already stopped
+                let waitStarted = ContinuousClock.now
+                let next = prefetcher.next()
+                fetchWaitSeconds += Self.seconds(ContinuousClock.now - waitStarted)
+                guard let fetched = next else { break }  // cancelled, or the run already stopped
                 assert(fetched.date == date, "the prefetcher hands days over in order")
                 fetchSeconds += fetched.seconds
                 result = fetched.result
@@ -191,6 +197,7 @@ public final class CollectorRun {
                 let fetchStarted = ContinuousClock.now
                 result = Result { try source.fetch(dataset, on: date) }
                 fetchSeconds += Self.seconds(ContinuousClock.now - fetchStarted)
+                fetchWaitSeconds += Self.seconds(ContinuousClock.now - fetchStarted)
                 requests = source.requestsSent
                 reporter?.touch()
             }
