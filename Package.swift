@@ -45,7 +45,9 @@ let package = Package(
         ),
         .target(
             name: "GalaxyKRX",
-            dependencies: ["CCurl", "CCurlShims", "GalaxyCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "CCurl", "CCurlShims", "CDeflate", "GalaxyCore", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .target(
