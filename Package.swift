@@ -34,6 +34,7 @@ let package = Package(
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .target(name: "CGalaxyProcess"),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
 
         // Libraries.
         .target(name: "GalaxyCore", swiftSettings: strict),
@@ -44,7 +45,9 @@ let package = Package(
         ),
         .target(
             name: "GalaxyKRX",
-            dependencies: ["CCurl", "CCurlShims", "GalaxyCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "CCurl", "CCurlShims", "CDeflate", "GalaxyCore", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .target(
@@ -85,6 +88,7 @@ let package = Package(
             name: "KRXSimulator",
             dependencies: [
                 "CZlib",
+                "CDeflate",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

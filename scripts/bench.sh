@@ -3,7 +3,10 @@
 # PASS/MISS). The machine is shared with other builds, so each figure is set beside a baseline measured in the same
 # invocation, on the same machine, a few seconds apart.
 #
-#   scripts/bench.sh [--quick] [--no-build]   (--quick: smaller ranges, for trying the script itself)
+#   scripts/bench.sh [--quick] [--no-build] [--only ingest|daily|backfill|rate|status]
+#     --quick: smaller ranges, for trying the script itself; --only: one section (repeatable; default: all of them;
+#     `status` runs on the daily benchmark's daemon, so it includes that run, and the collectors' peak RSS rows of
+#     `backfill` need `daily` for their 1-day baseline)
 #
 # What runs (release build; a private PostgreSQL cluster, a fresh database per benchmark; krx-sim --port 0;
 # galaxyd pinned with --now, GALAXY_DAILY_CRON="0 18 30 2 *" so no scheduled or catch-up run interferes, and
@@ -21,13 +24,28 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ -d /opt/swift/usr/bin ]] && export PATH="/opt/swift/usr/bin:$PATH"
-quick=0 build=1
-for argument in "$@"; do
-    case "$argument" in
+quick=0 build=1 only=""
+usage="usage: $0 [--quick] [--no-build] [--only ingest|daily|backfill|rate|status]..."
+while (($#)); do
+    case "$1" in
     --quick) quick=1 ;;
     --no-build) build=0 ;;  # the release binaries are already built (e.g. a second run)
-    *) echo "usage: $0 [--quick] [--no-build]" >&2; exit 64 ;;
+    --only)
+        shift
+        case "${1:-}" in
+        ingest | daily | backfill | rate | status) only="$only $1" ;;
+        *) echo "$usage" >&2; exit 64 ;;
+        esac
+        ;;
+    --only=*)
+        case "${1#--only=}" in
+        ingest | daily | backfill | rate | status) only="$only ${1#--only=}" ;;
+        *) echo "$usage" >&2; exit 64 ;;
+        esac
+        ;;
+    *) echo "$usage" >&2; exit 64 ;;
     esac
+    shift
 done
 
 scripts/install-deps.sh >&2
@@ -52,12 +70,13 @@ trap cleanup EXIT
 url=$(scripts/pg-cluster.sh start "$work/pg")
 echo "==> PostgreSQL at $url" >&2
 
-BENCH_BIN="$bin" BENCH_WORK="$work" BENCH_URL="$url" BENCH_QUICK="$quick" python3 - <<'PY'
+BENCH_BIN="$bin" BENCH_WORK="$work" BENCH_URL="$url" BENCH_QUICK="$quick" BENCH_ONLY="$only" python3 - <<'PY'
 """The benchmark driver: starts krx-sim and galaxyd per benchmark, measures, prints the table."""
 import bisect, json, os, re, signal, socket, subprocess, sys, threading, time, urllib.request
 
 BIN, WORK, CLUSTER, QUICK = (os.environ["BENCH_BIN"], os.environ["BENCH_WORK"], os.environ["BENCH_URL"],
                              os.environ["BENCH_QUICK"] == "1")
+ONLY = set(os.environ.get("BENCH_ONLY", "").split()) or {"ingest", "daily", "backfill", "rate", "status"}
 rows_out = []          # (benchmark, figure, baseline, ratio/target, verdict)
 children = []
 
@@ -202,11 +221,15 @@ def bench_ingest():
         finished = [line for line in done.stderr.splitlines() if "collector finished" in line][-1:]
         fetch = re.search(r"fetchSeconds=([0-9.]+)", finished[0]) if finished else None
         store = re.search(r"storeSeconds=([0-9.]+)", finished[0]) if finished else None
+        wait = re.search(r"fetchWaitSeconds=([0-9.]+)", finished[0]) if finished else None
         split = ""
         if fetch and store:
             total_store += float(store.group(1))
-            split = (f"; of which fetch {float(fetch.group(1)):.2f} s, store {float(store.group(1)):.2f} s "
-                     f"= {rows / max(float(store.group(1)), 1e-9):,.0f} rows/s")
+            # Day N+1 is fetched on its own thread while day N is stored, so fetch and store overlap; the writer's
+            # wait for fetched days is the part of the fetching that the store did not hide.
+            split = (f"; fetch {float(fetch.group(1)):.2f} s (prefetch thread, overlapping the store"
+                     + (f"; the writer waited {float(wait.group(1)):.2f} s for it" if wait else "")
+                     + f"), store {float(store.group(1)):.2f} s = {rows / max(float(store.group(1)), 1e-9):,.0f} rows/s")
         total_rows += rows
         total_seconds += seconds
         row("ingest", f"{dataset}: {rows:,} rows in {seconds:.2f} s = {rows / seconds:,.0f} rows/s{split}")
@@ -246,7 +269,7 @@ def bench_ingest():
 
 # ---------------------------------------------------------------------------------------------------------------
 # 2. Daily run, supervisor overhead, spawn → READY; then the control socket and idle memory on the same daemon.
-def bench_daily():
+def bench_daily(status=True):
     log("daily: runDaily through galaxyd, full simulated market")
     sim = Sim("--today", "2025-12-30")
     url = database("daily")
@@ -279,6 +302,7 @@ def bench_daily():
     row("daily", f"galaxy-collector spawn → READY=1 (median of 10): {ready:.1f} ms",
         f"spawn → exit of /bin/true: {true:.1f} ms", f"{ready / true:.1f}×", "")
 
+<<<<<<< HEAD
     # Control socket latency on this daemon, idle.
     log("status: latency with 1 and 50 concurrent clients")
     time.sleep(1)
@@ -314,6 +338,45 @@ def bench_daily():
     row("memory", f"galaxyd RSS after {2000 if QUICK else 20000:,} more status calls (50 clients): {mib(again_rss)}",
         f"after the first batch: {mib(loaded_rss)}", f"{(again_rss - loaded_rss) / 1024:+.1f} MiB (≤ 0 if no leak)",
         verdict(again_rss - loaded_rss < 2 * 1024))
+=======
+    if status:
+        # Control socket latency on this daemon, idle.
+        log("status: latency with 1 and 50 concurrent clients")
+        time.sleep(1)
+        idle_rss, idle_anon, idle_file = daemon.rss_kib(), daemon.rss_kib("RssAnon"), daemon.rss_kib("RssFile")
+        for mode, flags in (("connect + call + close, as galaxyctl", []), ("one kept connection per client", ["--keep-connection"])):
+            out = subprocess.run([f"{BIN}/galaxy-bench", "status-latency", "--machine", "--socket", daemon.socket,
+                                  "--clients", "1", "50", "--calls", "1000" if QUICK else "5000", *flags],
+                                 check=True, capture_output=True, text=True).stdout
+            results = [dict(item.split("=") for item in line.split()) for line in out.splitlines() if line.strip()]
+            one = next(r for r in results if r["clients"] == "1")
+            for r in results:
+                p99 = float(r["p99_ms"])
+                failures = int(r["failures"])
+                ok = failures == 0 and (r["clients"] != "50" or p99 < 5)
+                row("status", f"`status`, {r['clients']} concurrent client(s), {r['calls']} calls ({mode}): "
+                    f"p50 {float(r['p50_ms']):.2f} ms, p99 {p99:.2f} ms, max {float(r['max_ms']):.2f} ms, "
+                    f"{float(r['rps']):,.0f} req/s, {failures} failed",
+                    "" if r is one else f"1 client: p99 {float(one['p99_ms']):.2f} ms, {float(one['rps']):,.0f} req/s",
+                    "p99 < 5 ms" if r["clients"] == "50" else "",
+                    verdict(ok) if r["clients"] == "50" else ("" if failures == 0 else "MISS"))
+        row("memory", f"galaxyd RSS idle (after two daily runs): {mib(idle_rss)} (anonymous {mib(idle_anon)}, "
+            f"file-backed, i.e. shared libraries, {mib(idle_file)})", "", "target < 40 MiB", verdict(idle_rss < 40 * 1024))
+        time.sleep(2)
+        loaded_rss, loaded_anon = daemon.rss_kib(), daemon.rss_kib("RssAnon")
+        row("memory", f"galaxyd RSS after the {4 * (1000 if QUICK else 5000):,} status calls above: {mib(loaded_rss)} "
+            f"(anonymous {mib(loaded_anon)})", f"idle before them: {mib(idle_rss)}",
+            f"{(loaded_rss - idle_rss) / 1024:+.1f} MiB", verdict(loaded_rss < 40 * 1024))
+        # Growth that plateaus is the allocator keeping freed memory (per-thread arenas); growth that continues with
+        # every further batch of calls is a leak.
+        subprocess.run([f"{BIN}/galaxy-bench", "status-latency", "--machine", "--socket", daemon.socket, "--clients", "50",
+                        "--calls", "2000" if QUICK else "20000"], check=True, capture_output=True)
+        time.sleep(2)
+        again_rss = daemon.rss_kib()
+        row("memory", f"galaxyd RSS after {2000 if QUICK else 20000:,} more status calls (50 clients): {mib(again_rss)}",
+            f"after the first batch: {mib(loaded_rss)}", f"{(again_rss - loaded_rss) / 1024:+.1f} MiB (≤ 0 if no leak)",
+            verdict(again_rss - loaded_rss < 2 * 1024))
+>>>>>>> fetch-path
     daily_peaks = {r[0]: int(r[1]) for r in (line.split("|") for line in psql("daily",
         "SELECT collector, max(peak_rss_kb) FROM job_tasks WHERE peak_rss_kb IS NOT NULL GROUP BY 1").splitlines())}
     daemon.stop()
@@ -409,10 +472,15 @@ def bench_rate():
 
 
 try:
-    bench_ingest()
-    peaks = bench_daily()
-    bench_backfill(peaks)
-    bench_rate()
+    if "ingest" in ONLY:
+        bench_ingest()
+    peaks = {}
+    if "daily" in ONLY or "status" in ONLY:
+        peaks = bench_daily(status="status" in ONLY)
+    if "backfill" in ONLY:
+        bench_backfill(peaks)
+    if "rate" in ONLY:
+        bench_rate()
 finally:
     for child in children:
         if child.poll() is None:

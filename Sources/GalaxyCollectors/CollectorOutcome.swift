@@ -11,6 +11,9 @@ public struct CollectorOutcome: Sendable, Equatable, CustomStringConvertible {
     /// Wall-clock seconds spent fetching (rate limiter, HTTP, retries, parsing) and storing (transactions).
     public var fetchSeconds: Double = 0
     public var storeSeconds: Double = 0
+    /// Of the run's time, how long the writer waited for the prefetch thread's next day: near 0 when storing is the
+    /// slower half (fetching is hidden behind it), near `fetchSeconds` when fetching is.
+    public var fetchWaitSeconds: Double = 0
 
     public struct DayFailure: Sendable, Equatable {
         public var date: TradeDate

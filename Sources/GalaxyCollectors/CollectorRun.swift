@@ -12,7 +12,9 @@ public typealias KRXSourceFactory =
 /// One `galaxy-collector` run: fetch → parse → store, one day at a time, each day's rows and ledger row through the
 /// foundation's idempotent write path (`DayWriter`), with progress to the supervisor and an honest exit status.
 ///
-/// A plain synchronous loop on the calling thread: libpq and libcurl block, and this process does nothing else.
+/// A plain synchronous loop on the calling thread: libpq and libcurl block, and this process does nothing else. A
+/// range's days are fetched one step ahead on a dedicated thread (`DayPrefetcher`), so fetching day N+1 overlaps
+/// storing day N; days are still fetched, stored and recorded in date order.
 /// Order of a run: open the database (exit 75 if unreachable) → `READY=1` → check the source's credentials (78) and
 /// persisted circuit breaker (69) → plan the days from the ledger (`STATUS=` with the day count) → per day: fetch,
 /// then (unless cancelled) write the day in one transaction and report `STATUS=`/`X_GALAXY_PROGRESS=` →
@@ -32,6 +34,7 @@ public final class CollectorRun {
     private var logger: Logger
     private var fetchSeconds = 0.0
     private var storeSeconds = 0.0
+    private var fetchWaitSeconds = 0.0
 
     /// - Parameters:
     ///   - reporter: where READY/STATUS/progress/WATCHDOG go; nil reports nothing.
@@ -74,12 +77,14 @@ public final class CollectorRun {
         var timed = outcome
         timed.fetchSeconds = fetchSeconds
         timed.storeSeconds = storeSeconds
+        timed.fetchWaitSeconds = fetchWaitSeconds
         reporter?.finished(status: Self.statusLine(timed), progress: timed.progress)
         let level: Logger.Level = timed.exitCode == .success ? .info : .error
         logger.log(
             level: level, "collector finished",
             metadata: ["outcome": "\(timed)", "fetchSeconds": "\(Self.format(fetchSeconds))",
-                       "storeSeconds": "\(Self.format(storeSeconds))"])
+                       "storeSeconds": "\(Self.format(storeSeconds))",
+                       "fetchWaitSeconds": "\(Self.format(fetchWaitSeconds))"])
         return timed
     }
 
@@ -145,36 +150,74 @@ public final class CollectorRun {
         guard source.datasets.contains(dataset) else {
             throw CollectorFailure(.configuration, KRXError.unsupported(dataset: dataset, source: kind).description)
         }
-        defer { (source as? KRXPortalClient)?.logout() }
+        // Best effort; a cancelled run does not wait for a request still in flight on the prefetch thread.
+        defer { (source as? KRXPortalClient)?.logout(waitingAtMost: control.isCancelled ? 0.1 : 2) }
 
         let closed = try closedDays(dataset, days, source: source)
         let writer = DayWriter(connection)
+        // A range is fetched one day ahead of the writer, on a thread of its own; a single day is fetched here.
+        let toFetch = days.filter { !closed.contains($0) }
+        // The progress counts the requests of the settled days, not those already made for the days ahead.
+        var requests = source.requestsSent
+        let prefetcher: DayPrefetcher?
+        if toFetch.count > 1 {
+            let control = control
+            let reporter = reporter
+            prefetcher = DayPrefetcher(
+                days: toFetch, isCancelled: { control.isCancelled }, isFinal: { Self.stopCode(for: $0) != nil },
+                requestCount: { source.requestsSent },
+                fetch: { date in
+                    reporter?.touch()
+                    defer { reporter?.touch() }
+                    return try source.fetch(dataset, on: date)
+                })
+            prefetcher?.start()
+        } else {
+            prefetcher = nil
+        }
+        defer { prefetcher?.stop() }
         for date in days {
             if control.isCancelled { break }
             if closed.contains(date) {
-                if recordClosed(dataset, date, source: source, writer: writer) == .stop { break }
+                if recordClosed(dataset, date, requests: requests, writer: writer) == .stop { break }
                 continue
             }
-            if collectDay(dataset, date, source: source, writer: writer) == .stop { break }
+            let result: Result<DayFetch, any Error>
+            if let prefetcher {
+                let waitStarted = ContinuousClock.now
+                let next = prefetcher.next()
+                fetchWaitSeconds += Self.seconds(ContinuousClock.now - waitStarted)
+                guard let fetched = next else { break }  // cancelled, or the run already stopped
+                assert(fetched.date == date, "the prefetcher hands days over in order")
+                fetchSeconds += fetched.seconds
+                result = fetched.result
+                requests = fetched.requests
+            } else {
+                reporter?.touch()
+                let fetchStarted = ContinuousClock.now
+                result = Result { try source.fetch(dataset, on: date) }
+                fetchSeconds += Self.seconds(ContinuousClock.now - fetchStarted)
+                fetchWaitSeconds += Self.seconds(ContinuousClock.now - fetchStarted)
+                requests = source.requestsSent
+                reporter?.touch()
+            }
+            if collectDay(dataset, date, result, requests: requests, writer: writer) == .stop { break }
         }
+        prefetcher?.stop(waitingAtMost: control.isCancelled ? .milliseconds(100) : .seconds(2))
         control.setRequests(source.requestsSent)
         return control.outcome()
     }
 
     private enum Next { case proceed, stop }
 
-    /// Fetches and stores one day; returns whether the run goes on.
+    /// Stores one fetched day (or records its fetch error); returns whether the run goes on.
     private func collectDay(
-        _ dataset: Dataset, _ date: TradeDate, source: any KRXSource, writer: DayWriter
+        _ dataset: Dataset, _ date: TradeDate, _ attempt: Result<DayFetch, any Error>, requests: Int,
+        writer: DayWriter
     ) -> Next {
         var logger = logger
         logger[metadataKey: "date"] = "\(date.iso)"
         let fetched: DayFetch
-        reporter?.touch()
-        let fetchStarted = ContinuousClock.now
-        let attempt = Result { try source.fetch(dataset, on: date) }
-        fetchSeconds += Self.seconds(ContinuousClock.now - fetchStarted)
-        reporter?.touch()
         do {
             fetched = try attempt.get()
         } catch {
@@ -187,7 +230,7 @@ public final class CollectorRun {
             let reason = "\(error)"
             let recorded = record(.failed, dataset, date, rows: nil, error: reason, writer: writer, logger: logger)
             guard case .stored = recorded else { return .stop }
-            let progress = control.recordFailed(.init(date: date, reason: reason), requests: source.requestsSent)
+            let progress = control.recordFailed(.init(date: date, reason: reason), requests: requests)
             logger.warning("day failed", metadata: ["reason": "\(reason)"])
             reporter?.report(status: "\(dataset.rawValue) \(date.iso): failed: \(reason)", progress: progress)
             if let stopCode {
@@ -213,13 +256,13 @@ public final class CollectorRun {
         case .stop:
             return .stop
         case .refused(let reason):
-            let progress = control.recordFailed(.init(date: date, reason: reason), requests: source.requestsSent)
+            let progress = control.recordFailed(.init(date: date, reason: reason), requests: requests)
             logger.error("day failed to store", metadata: ["reason": "\(reason)"])
             reporter?.report(status: "\(dataset.rawValue) \(date.iso): failed: \(reason)", progress: progress)
             return .proceed
         }
         let count = rows?.count ?? 0
-        let progress = control.recordSettled(rows: count, requests: source.requestsSent)
+        let progress = control.recordSettled(rows: count, requests: requests)
         let what = status == .collected ? "collected \(count) rows" : "no session"
         logger.info("day stored", metadata: ["status": "\(status.rawValue)", "rows": "\(count)"])
         reporter?.report(status: "\(dataset.rawValue) \(date.iso): \(what) (\(progress))", progress: progress)
@@ -245,10 +288,10 @@ public final class CollectorRun {
     }
 
     /// Records a day the calendar says was closed: `no_session`, no rows, no request.
-    private func recordClosed(_ dataset: Dataset, _ date: TradeDate, source: any KRXSource, writer: DayWriter) -> Next {
+    private func recordClosed(_ dataset: Dataset, _ date: TradeDate, requests: Int, writer: DayWriter) -> Next {
         guard case .stored = record(.noSession, dataset, date, rows: nil, error: nil, writer: writer, logger: logger)
         else { return .stop }
-        let progress = control.recordSettled(rows: 0, requests: source.requestsSent)
+        let progress = control.recordSettled(rows: 0, requests: requests)
         reporter?.report(status: "\(dataset.rawValue) \(date.iso): no session (\(progress))", progress: progress)
         return .proceed
     }

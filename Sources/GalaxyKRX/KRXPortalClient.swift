@@ -155,9 +155,14 @@ public final class KRXPortalClient: KRXSource, @unchecked Sendable {
     }
 
     /// Ends the member session (best effort), so that the next process's login does not meet `CD011`. A shared
-    /// session is left alone: other collectors are using it.
-    public func logout() {
-        operation.lock()
+    /// session is left alone: other collectors are using it. A request still in flight on another thread (a collector
+    /// that stopped while its next day was being fetched) is waited for at most `wait`; then the session is left to
+    /// expire (the next login answers `CD011` and takes over with `skipDup=Y`).
+    public func logout(waitingAtMost wait: TimeInterval = 2) {
+        guard operation.lock(before: Date(timeIntervalSinceNow: wait)) else {
+            logger.notice("KRX logout skipped: a request is still in flight")
+            return
+        }
         defer { operation.unlock() }
         guard sessionStart.withLock({ $0 }) != nil, sharedSession == nil else { return }
         let base = configuration.portalURL

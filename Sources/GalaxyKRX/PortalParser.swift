@@ -31,6 +31,45 @@ public enum PortalScreen: String, Sendable, CaseIterable {
         }
     }
 
+    /// The fields the parser of this screen reads, in KRX's order (the scanner keeps only these).
+    var fields: FieldTable {
+        switch self {
+        case .stockMaster: Self.stockMasterFields
+        case .sector: Self.sectorFields
+        case .prices: Self.priceFields
+        case .valuation: Self.valuationFields
+        case .etfMaster: Self.etfMasterFields
+        case .etfPrices: Self.etfPriceFields
+        case .indexHistory: Self.indexFields
+        }
+    }
+
+    private static let stockMasterFields = FieldTable([
+        "ISU_CD", "ISU_SRT_CD", "ISU_NM", "ISU_ABBRV", "ISU_ENG_NM", "LIST_DD", "MKT_TP_NM", "SECUGRP_NM",
+        "SECT_TP_NM", "KIND_STKCERT_TP_NM", "PARVAL", "LIST_SHRS",
+    ])
+    private static let sectorFields = FieldTable([
+        "ISU_SRT_CD", "ISU_ABBRV", "MKT_TP_NM", "IDX_IND_NM", "TDD_CLSPRC", "MKTCAP",
+    ])
+    private static let priceFields = FieldTable([
+        "ISU_SRT_CD", "ISU_CD", "ISU_ABBRV", "TDD_CLSPRC", "FLUC_TP_CD", "CMPPREVDD_PRC", "FLUC_RT", "TDD_OPNPRC",
+        "TDD_HGPRC", "TDD_LWPRC", "ACC_TRDVOL", "ACC_TRDVAL", "MKTCAP", "LIST_SHRS", "MKT_ID",
+    ])
+    private static let valuationFields = FieldTable([
+        "ISU_SRT_CD", "TDD_CLSPRC", "EPS", "PER", "BPS", "PBR", "DPS", "DVD_YLD",
+    ])
+    private static let etfMasterFields = FieldTable([
+        "ISU_CD", "ISU_SRT_CD", "ISU_NM", "ISU_ABBRV", "ISU_ENG_NM", "LIST_DD", "ETF_OBJ_IDX_NM", "IDX_CALC_INST_NM1",
+        "IDX_CALC_INST_NM2", "ETF_REPLICA_METHD_TP_CD", "IDX_MKT_CLSS_NM", "IDX_ASST_CLSS_NM", "LIST_SHRS",
+        "COM_ABBRV", "CU_QTY", "ETF_TOT_FEE", "TAX_TP_CD",
+    ])
+    private static let etfPriceFields = FieldTable([
+        "ISU_SRT_CD", "ISU_CD", "ISU_ABBRV", "TDD_CLSPRC", "CMPPREVDD_PRC", "FLUC_TP_CD", "FLUC_RT", "NAV",
+        "TDD_OPNPRC", "TDD_HGPRC", "TDD_LWPRC", "ACC_TRDVOL", "ACC_TRDVAL", "MKTCAP", "INVSTASST_NETASST_TOTAMT",
+        "LIST_SHRS", "IDX_IND_NM", "OBJ_STKPRC_IDX", "CMPPREVDD_IDX", "FLUC_RT1",
+    ])
+    private static let indexFields = FieldTable(["TRD_DD", "CLSPRC_IDX"])
+
     /// The fields that are all "-" in every row on a day the market did not trade; empty for the masters.
     var sessionFields: [String] {
         switch self {
@@ -82,6 +121,47 @@ enum KRXJSON {
         return rows
     }
 
+    /// Scans a portal answer row by row without building a JSON tree: `row` gets a reader over each element of the
+    /// `key` list (only `table`'s fields are kept). The errors, and which one wins, are those of `rows(_:key:screen:)`.
+    ///
+    /// - Returns: the number of rows.
+    static func scan(
+        _ body: [UInt8], key: String, screen: String, table: FieldTable, row: (RowReader) throws(KRXError) -> Void
+    ) throws(KRXError) -> Int {
+        let first = body.first { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D || $0 == 0xEF || $0 == 0xBB || $0 == 0xBF) }
+        guard let first else {
+            throw .unexpectedResponse(reason: "\(screen): empty body")
+        }
+        if first == UInt8(ascii: "<") {
+            throw .unexpectedResponse(reason: "\(screen): HTML instead of JSON: \(excerpt(body))")
+        }
+        let scanned: Result<PortalScanner.Outcome, KRXError>?
+        scanned = body.withUnsafeBufferPointer { buffer in
+            var scanner = PortalScanner(buffer)
+            return try? scanner.scan(key: key, table: table) { index, slots throws(KRXError) in
+                guard let slots else { throw .unexpectedResponse(reason: "\(screen) row \(index + 1): not an object") }
+                try row(RowReader(screen: screen, index: index, table: table, slots: slots, body: buffer))
+            }
+        }
+        guard let scanned else {
+            throw .unexpectedResponse(
+                reason: "\(screen): malformed or truncated JSON (\(body.count) bytes, ends \"\(tail(body))\")")
+        }
+        switch scanned {
+        case .failure(let error):
+            throw error
+        case .success(.rows(let count)):
+            return count
+        case .success(.notAnObject):
+            throw .unexpectedResponse(reason: "\(screen): the JSON top level is not an object")
+        case .success(.noKey(let keys)):
+            let keys = keys.sorted().prefix(8).joined(separator: ", ")
+            throw .unexpectedResponse(reason: "\(screen): no \"\(key)\" list in the response (keys: \(keys))")
+        case .success(.notAList):
+            throw .unexpectedResponse(reason: "\(screen): \"\(key)\" is not a list")
+        }
+    }
+
     /// The JSON value of a body, or nil when it is not one strict JSON text. A leading UTF-8 byte order mark is
     /// skipped (Foundation's parser, used before, accepted it, and a proxy may add one).
     static func parse(_ body: [UInt8]) -> JSONValue? {
@@ -125,15 +205,13 @@ public enum KRXPortalParser {
     /// `MDCSTAT01901` → the stock master.
     public static func stocks(_ body: [UInt8]) throws(KRXError) -> [StockRow] {
         let screen = PortalScreen.stockMaster
-        let rows = try KRXJSON.rows(body, key: screen.arrayKey, screen: screen.rawValue)
-        guard !rows.isEmpty else {
-            throw .unexpectedResponse(reason: "\(screen.rawValue): the stock master is an empty list")
-        }
         var result: [StockRow] = []
-        result.reserveCapacity(rows.count)
-        for (index, row) in rows.enumerated() {
-            let reader = RowReader(screen: screen.rawValue, index: index, row: row)
-            result.append(try stockRow(reader))
+        result.reserveCapacity(3_000)
+        let count = try KRXJSON.scan(body, key: screen.arrayKey, screen: screen.rawValue, table: screen.fields) {
+            reader throws(KRXError) in result.append(try stockRow(reader))
+        }
+        guard count > 0 else {
+            throw .unexpectedResponse(reason: "\(screen.rawValue): the stock master is an empty list")
         }
         try KRXJSON.checkUnique(result.map(\.ticker), screen: screen.rawValue)
         return result
@@ -220,14 +298,10 @@ public enum KRXPortalParser {
     /// `MDCSTAT04601` → the ETF master.
     public static func etfs(_ body: [UInt8]) throws(KRXError) -> [ETFRow] {
         let screen = PortalScreen.etfMaster
-        let rows = try KRXJSON.rows(body, key: screen.arrayKey, screen: screen.rawValue)
-        guard !rows.isEmpty else {
-            throw .unexpectedResponse(reason: "\(screen.rawValue): the ETF master is an empty list")
-        }
         var result: [ETFRow] = []
-        result.reserveCapacity(rows.count)
-        for (index, row) in rows.enumerated() {
-            let reader = RowReader(screen: screen.rawValue, index: index, row: row)
+        result.reserveCapacity(1_000)
+        let count = try KRXJSON.scan(body, key: screen.arrayKey, screen: screen.rawValue, table: screen.fields) {
+            reader throws(KRXError) in
             result.append(
                 ETFRow(
                     ticker: try reader.ticker("ISU_SRT_CD"),
@@ -248,6 +322,9 @@ public enum KRXPortalParser {
                     totalFee: try reader.decimal("ETF_TOT_FEE"),
                     taxType: try reader.text("TAX_TP_CD")
                 ))
+        }
+        guard count > 0 else {
+            throw .unexpectedResponse(reason: "\(screen.rawValue): the ETF master is an empty list")
         }
         try KRXJSON.checkUnique(result.map(\.ticker), screen: screen.rawValue)
         return result
@@ -285,10 +362,9 @@ public enum KRXPortalParser {
     /// range without a session); judging whether that is plausible is the caller's business.
     public static func sessionDates(_ body: [UInt8]) throws(KRXError) -> [TradeDate] {
         let screen = PortalScreen.indexHistory
-        let rows = try KRXJSON.rows(body, key: screen.arrayKey, screen: screen.rawValue)
         var dates = Set<TradeDate>()
-        for (index, row) in rows.enumerated() {
-            let reader = RowReader(screen: screen.rawValue, index: index, row: row)
+        _ = try KRXJSON.scan(body, key: screen.arrayKey, screen: screen.rawValue, table: screen.fields) {
+            reader throws(KRXError) in
             guard let date = try reader.date("TRD_DD") else {
                 throw .unexpectedResponse(reason: "\(reader.location): field TRD_DD is empty")
             }
@@ -307,19 +383,19 @@ public enum KRXPortalParser {
         _ body: [UInt8], screen: PortalScreen, row makeRow: (RowReader) throws(KRXError) -> Row,
         ticker: (Row) -> String
     ) throws(KRXError) -> ParsedDay<Row> {
-        let rows = try KRXJSON.rows(body, key: screen.arrayKey, screen: screen.rawValue)
-        guard !rows.isEmpty else {
+        var closed = true
+        var result: [Row] = []
+        result.reserveCapacity(3_000)
+        let sessionFields = screen.sessionFields
+        let count = try KRXJSON.scan(body, key: screen.arrayKey, screen: screen.rawValue, table: screen.fields) {
+            reader throws(KRXError) in
+            if closed, !(try reader.allMissing(sessionFields)) { closed = false }
+            result.append(try makeRow(reader))
+        }
+        guard count > 0 else {
             throw .unexpectedResponse(
                 reason: "\(screen.rawValue): empty \"\(screen.arrayKey)\" list; KRX answers a closed day with "
                     + "\"-\" rows, so an empty list means a throttled or refused request")
-        }
-        var closed = true
-        var result: [Row] = []
-        result.reserveCapacity(rows.count)
-        for (index, row) in rows.enumerated() {
-            let reader = RowReader(screen: screen.rawValue, index: index, row: row)
-            if closed, !(try reader.allMissing(screen.sessionFields)) { closed = false }
-            result.append(try makeRow(reader))
         }
         try KRXJSON.checkUnique(result.map(ticker), screen: screen.rawValue)
         return closed ? .closed : .rows(result)

@@ -62,25 +62,19 @@ struct JSONWriter {
     /// `"1,234"` / `"-1,100"`.
     mutating func grouped(_ name: StaticString, _ value: Int64) {
         key(name)
-        bytes.append(UInt8(ascii: "\""))
-        appendInteger(value, grouping: true)
-        bytes.append(UInt8(ascii: "\""))
+        appendNumber(value, scale: 1, digits: 0, grouping: true, quoted: true)
     }
 
     /// `"1234"` / `"-1100"`.
     mutating func plain(_ name: StaticString, _ value: Int64) {
         key(name)
-        bytes.append(UInt8(ascii: "\""))
-        appendInteger(value, grouping: false)
-        bytes.append(UInt8(ascii: "\""))
+        appendNumber(value, scale: 1, digits: 0, grouping: false, quoted: true)
     }
 
     /// Two decimals from hundredths: `"41,887.33"` (grouped) or `"41887.33"`.
     mutating func decimal(_ name: StaticString, hundredths value: Int64, grouping: Bool) {
         key(name)
-        bytes.append(UInt8(ascii: "\""))
-        appendDecimal(value, scale: 100, digits: 2, grouping: grouping)
-        bytes.append(UInt8(ascii: "\""))
+        appendNumber(value, scale: 100, digits: 2, grouping: grouping, quoted: true)
     }
 
     /// `"-"` — KRX's "no value".
@@ -90,13 +84,19 @@ struct JSONWriter {
     }
 
     mutating func quoted(_ value: String) {
-        bytes.append(UInt8(ascii: "\""))
-        // Fast path: names and numbers rarely need escaping.
-        if value.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
-            bytes.append(contentsOf: value.utf8)
+        var value = value
+        // Fast path: names and numbers rarely need escaping; native strings are contiguous UTF-8 already.
+        let plain = value.withUTF8 { utf8 -> Bool in
+            for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                return false
+            }
             bytes.append(UInt8(ascii: "\""))
-            return
+            bytes.append(contentsOf: utf8)
+            bytes.append(UInt8(ascii: "\""))
+            return true
         }
+        if plain { return }
+        bytes.append(UInt8(ascii: "\""))
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "\""): raw("\\\"")
@@ -113,32 +113,45 @@ struct JSONWriter {
     }
 
     mutating func appendInteger(_ value: Int64, grouping: Bool) {
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        // Digits are appended least significant first, then the appended range is reversed in place:
-        // no temporary allocation per number (a whole-market day writes ~40,000 of them).
-        let start = bytes.count
-        var count = 0
-        repeat {
-            if grouping && count > 0 && count % 3 == 0 { bytes.append(UInt8(ascii: ",")) }
-            bytes.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10))
-            magnitude /= 10
-            count += 1
-        } while magnitude > 0
-        bytes[start...].reverse()
+        appendNumber(value, scale: 1, digits: 0, grouping: grouping, quoted: false)
     }
 
     mutating func appendDecimal(_ value: Int64, scale: Int64, digits: Int, grouping: Bool) {
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        let magnitude = Int64(value.magnitude)
-        appendInteger(magnitude / scale, grouping: grouping)
-        bytes.append(UInt8(ascii: "."))
-        var fraction = magnitude % scale
-        let start = bytes.count
-        for _ in 0..<digits {
-            bytes.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: fraction % 10))
-            fraction /= 10
+        appendNumber(value, scale: scale, digits: digits, grouping: grouping, quoted: false)
+    }
+
+    /// `value / scale` with `digits` fraction digits (`scale` = 10^digits), optionally comma-grouped and quoted.
+    ///
+    /// Written right to left into a small stack buffer and appended at once: a whole-market day writes ~40,000
+    /// numbers, and appending digit by digit (a capacity and uniqueness check each) was the renderer's top cost.
+    private mutating func appendNumber(_ value: Int64, scale: Int64, digits: Int, grouping: Bool, quoted: Bool) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { buffer in
+            var i = buffer.count
+            func put(_ byte: UInt8) {
+                i -= 1
+                buffer[i] = byte
+            }
+            if quoted { put(UInt8(ascii: "\"")) }
+            let magnitude = value.magnitude
+            var whole = magnitude / UInt64(scale)
+            if digits > 0 {
+                var fraction = magnitude % UInt64(scale)
+                for _ in 0..<digits {
+                    put(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: fraction % 10))
+                    fraction /= 10
+                }
+                put(UInt8(ascii: "."))
+            }
+            var count = 0
+            repeat {
+                if grouping && count > 0 && count % 3 == 0 { put(UInt8(ascii: ",")) }
+                put(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: whole % 10))
+                whole /= 10
+                count += 1
+            } while whole > 0
+            if value < 0 { put(UInt8(ascii: "-")) }
+            if quoted { put(UInt8(ascii: "\"")) }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[i...]))
         }
-        bytes[start...].reverse()
     }
 }

@@ -3,12 +3,13 @@ import Foundation
 import GalaxyCore
 import GalaxyKRX
 
-/// Compares the two ways of reading a KRX whole-market answer: Foundation's `JSONSerialization` into `[String: Any]`
-/// (what GalaxyKRX used before) and GalaxyCore's strict `JSONValue` parser (what it uses now), both up to the rows as
-/// dictionaries of strings, plus the whole `KRXPortalParser.prices` (JSON and typed rows) for the per-day cost.
+/// Compares the ways of reading a KRX whole-market answer: Foundation's `JSONSerialization` into `[String: Any]`
+/// (GalaxyKRX's first parser) and GalaxyCore's strict `JSONValue` tree (its second), both up to the rows as
+/// dictionaries of strings, and the whole `KRXPortalParser.prices` (what it uses now: a byte-level scanner that builds
+/// no tree and reads numbers straight from the bytes, up to typed rows) for the per-day cost.
 struct Parse: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Times parsing one KRX answer body (a file) with JSONSerialization and with JSONValue.",
+        abstract: "Times parsing one KRX answer body (a file): JSONSerialization, JSONValue, and the portal parser.",
         discussion: """
             Fetch a body from krx-sim first, e.g. `krx-sim --port 0` (its URL is the first stdout line), then
             curl -s -d 'bld=dbms/MDC/STAT/standard/MDCSTAT01501&mktId=ALL&trdDd=20250102' \
@@ -44,7 +45,7 @@ struct Parse: ParsableCommand {
         let full = try Self.time(repetitions) { _ = try KRXPortalParser.prices(bytes) }
         print(String(format: "  JSONSerialization → [String: Any]  %8.2f ms/day", old * 1000))
         print(String(format: "  JSONValue(parsing:) → [String: JSONValue] %8.2f ms/day", new * 1000))
-        print(String(format: "  KRXPortalParser.prices (JSONValue + typed rows) %8.2f ms/day", full * 1000))
+        print(String(format: "  KRXPortalParser.prices (byte scanner + typed rows) %8.2f ms/day", full * 1000))
         print(String(format: "  ratio JSONSerialization / JSONValue: %.1f×", old / new))
     }
 
