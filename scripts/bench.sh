@@ -302,43 +302,6 @@ def bench_daily(status=True):
     row("daily", f"galaxy-collector spawn → READY=1 (median of 10): {ready:.1f} ms",
         f"spawn → exit of /bin/true: {true:.1f} ms", f"{ready / true:.1f}×", "")
 
-<<<<<<< HEAD
-    # Control socket latency on this daemon, idle.
-    log("status: latency with 1 and 50 concurrent clients")
-    time.sleep(1)
-    idle_rss, idle_anon, idle_file = daemon.rss_kib(), daemon.rss_kib("RssAnon"), daemon.rss_kib("RssFile")
-    for mode, flags in (("connect + call + close, as galaxyctl", []), ("one kept connection per client", ["--keep-connection"])):
-        out = subprocess.run([f"{BIN}/galaxy-bench", "status-latency", "--machine", "--socket", daemon.socket,
-                              "--clients", "1", "50", "--calls", "1000" if QUICK else "5000", *flags],
-                             check=True, capture_output=True, text=True).stdout
-        results = [dict(item.split("=") for item in line.split()) for line in out.splitlines() if line.strip()]
-        one = next(r for r in results if r["clients"] == "1")
-        for r in results:
-            p99 = float(r["p99_ms"])
-            failures = int(r["failures"])
-            ok = failures == 0 and (r["clients"] != "50" or p99 < 5)
-            row("status", f"`status`, {r['clients']} concurrent client(s), {r['calls']} calls ({mode}): "
-                f"p50 {float(r['p50_ms']):.2f} ms, p99 {p99:.2f} ms, max {float(r['max_ms']):.2f} ms, "
-                f"{float(r['rps']):,.0f} req/s, {failures} failed",
-                "" if r is one else f"1 client: p99 {float(one['p99_ms']):.2f} ms, {float(one['rps']):,.0f} req/s",
-                "p99 < 5 ms" if r["clients"] == "50" else "",
-                verdict(ok) if r["clients"] == "50" else ("" if failures == 0 else "MISS"))
-    row("memory", f"galaxyd RSS idle (after two daily runs): {mib(idle_rss)} (anonymous {mib(idle_anon)}, "
-        f"file-backed, i.e. shared libraries, {mib(idle_file)})", "", "target < 40 MiB", verdict(idle_rss < 40 * 1024))
-    time.sleep(3)  # galaxyd hands freed heap back to the kernel every 2 s (malloc_trim on its status beat)
-    loaded_rss, loaded_anon = daemon.rss_kib(), daemon.rss_kib("RssAnon")
-    row("memory", f"galaxyd RSS after the {4 * (1000 if QUICK else 5000):,} status calls above: {mib(loaded_rss)} "
-        f"(anonymous {mib(loaded_anon)})", f"idle before them: {mib(idle_rss)}",
-        f"{(loaded_rss - idle_rss) / 1024:+.1f} MiB", verdict(loaded_rss < 40 * 1024))
-    # Growth that continues with every further batch of calls is a leak.
-    subprocess.run([f"{BIN}/galaxy-bench", "status-latency", "--machine", "--socket", daemon.socket, "--clients", "50",
-                    "--calls", "2000" if QUICK else "20000"], check=True, capture_output=True)
-    time.sleep(3)
-    again_rss = daemon.rss_kib()
-    row("memory", f"galaxyd RSS after {2000 if QUICK else 20000:,} more status calls (50 clients): {mib(again_rss)}",
-        f"after the first batch: {mib(loaded_rss)}", f"{(again_rss - loaded_rss) / 1024:+.1f} MiB (≤ 0 if no leak)",
-        verdict(again_rss - loaded_rss < 2 * 1024))
-=======
     if status:
         # Control socket latency on this daemon, idle.
         log("status: latency with 1 and 50 concurrent clients")
@@ -362,21 +325,19 @@ def bench_daily(status=True):
                     verdict(ok) if r["clients"] == "50" else ("" if failures == 0 else "MISS"))
         row("memory", f"galaxyd RSS idle (after two daily runs): {mib(idle_rss)} (anonymous {mib(idle_anon)}, "
             f"file-backed, i.e. shared libraries, {mib(idle_file)})", "", "target < 40 MiB", verdict(idle_rss < 40 * 1024))
-        time.sleep(2)
+        time.sleep(3)  # galaxyd hands freed heap back to the kernel every 2 s (malloc_trim on its status beat)
         loaded_rss, loaded_anon = daemon.rss_kib(), daemon.rss_kib("RssAnon")
         row("memory", f"galaxyd RSS after the {4 * (1000 if QUICK else 5000):,} status calls above: {mib(loaded_rss)} "
             f"(anonymous {mib(loaded_anon)})", f"idle before them: {mib(idle_rss)}",
             f"{(loaded_rss - idle_rss) / 1024:+.1f} MiB", verdict(loaded_rss < 40 * 1024))
-        # Growth that plateaus is the allocator keeping freed memory (per-thread arenas); growth that continues with
-        # every further batch of calls is a leak.
+        # Growth that continues with every further batch of calls is a leak.
         subprocess.run([f"{BIN}/galaxy-bench", "status-latency", "--machine", "--socket", daemon.socket, "--clients", "50",
                         "--calls", "2000" if QUICK else "20000"], check=True, capture_output=True)
-        time.sleep(2)
+        time.sleep(3)
         again_rss = daemon.rss_kib()
         row("memory", f"galaxyd RSS after {2000 if QUICK else 20000:,} more status calls (50 clients): {mib(again_rss)}",
             f"after the first batch: {mib(loaded_rss)}", f"{(again_rss - loaded_rss) / 1024:+.1f} MiB (≤ 0 if no leak)",
             verdict(again_rss - loaded_rss < 2 * 1024))
->>>>>>> fetch-path
     daily_peaks = {r[0]: int(r[1]) for r in (line.split("|") for line in psql("daily",
         "SELECT collector, max(peak_rss_kb) FROM job_tasks WHERE peak_rss_kb IS NOT NULL GROUP BY 1").splitlines())}
     daemon.stop()

@@ -3,8 +3,8 @@
 # Safe to run again; does nothing when everything is present.
 set -euo pipefail
 
-packages=(postgresql libpq-dev libcurl4-openssl-dev libsystemd-dev zlib1g-dev libdeflate-dev pkg-config systemd curl python3-pip
-          tzdata)
+packages=(postgresql libpq-dev libcurl4-openssl-dev libsystemd-dev zlib1g-dev libdeflate-dev tzdata pkg-config systemd
+          curl python3-pip)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
