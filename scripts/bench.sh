@@ -20,7 +20,8 @@
 #              requests/s, rows/s; galaxyd's RSS sampled throughout; collectors' peak RSS from job_tasks
 #   rate       the same backfill shape with GALAXY_RATE=20 over a few hundred requests: the achieved rate from the
 #              simulator's request timestamps (first to last)
-#   status     `status` latency with 1 and 50 concurrent clients (galaxy-bench status-latency)
+#   status     `status` latency with 1 and 50 concurrent clients, closed loop and at a fixed pace (galaxy-bench
+#              status-latency)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ -d /opt/swift/usr/bin ]] && export PATH="/opt/swift/usr/bin:$PATH"
@@ -307,9 +308,14 @@ def bench_daily(status=True):
         log("status: latency with 1 and 50 concurrent clients")
         time.sleep(1)
         idle_rss, idle_anon, idle_file = daemon.rss_kib(), daemon.rss_kib("RssAnon"), daemon.rss_kib("RssFile")
-        for mode, flags in (("connect + call + close, as galaxyctl", []), ("one kept connection per client", ["--keep-connection"])):
+        # Closed loops (each client calls again as soon as it has its answer: saturation, where latency is
+        # concurrency ÷ throughput), then a fixed offered load: every client starts a call each 10 ms.
+        modes = (("connect + call + close, as galaxyctl; closed loop", []),
+                 ("one kept connection per client; closed loop", ["--keep-connection"]),
+                 ("connect + call + close, each client every 10 ms", ["--pace-ms", "10"]))
+        for mode, flags in modes:
             out = subprocess.run([f"{BIN}/galaxy-bench", "status-latency", "--machine", "--socket", daemon.socket,
-                                  "--clients", "1", "50", "--calls", "1000" if QUICK else "5000", *flags],
+                                  "--clients", "1", "50", "--calls", "2000" if QUICK else "20000", *flags],
                                  check=True, capture_output=True, text=True).stdout
             results = [dict(item.split("=") for item in line.split()) for line in out.splitlines() if line.strip()]
             one = next(r for r in results if r["clients"] == "1")
@@ -327,7 +333,7 @@ def bench_daily(status=True):
             f"file-backed, i.e. shared libraries, {mib(idle_file)})", "", "target < 40 MiB", verdict(idle_rss < 40 * 1024))
         time.sleep(3)  # galaxyd hands freed heap back to the kernel every 2 s (malloc_trim on its status beat)
         loaded_rss, loaded_anon = daemon.rss_kib(), daemon.rss_kib("RssAnon")
-        row("memory", f"galaxyd RSS after the {4 * (1000 if QUICK else 5000):,} status calls above: {mib(loaded_rss)} "
+        row("memory", f"galaxyd RSS after the {6 * (2000 if QUICK else 20000):,} status calls above: {mib(loaded_rss)} "
             f"(anonymous {mib(loaded_anon)})", f"idle before them: {mib(idle_rss)}",
             f"{(loaded_rss - idle_rss) / 1024:+.1f} MiB", verdict(loaded_rss < 40 * 1024))
         # Growth that continues with every further batch of calls is a leak.

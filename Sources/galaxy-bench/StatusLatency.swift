@@ -32,17 +32,27 @@ struct StatusLatency: ParsableCommand {
     @Flag(help: "Each client keeps one connection for all its calls (measures the call, not connection setup).")
     var keepConnection = false
 
+    @Option(help: ArgumentHelp(
+        "Milliseconds from one call's start to the same client's next (a fixed offered load, as polling clients make).",
+        discussion: "Without it each client calls again as soon as it has its answer: a saturation test."))
+    var paceMs: Double?
+
     func validate() throws {
         guard calls >= 1, clients.allSatisfy({ $0 >= 1 }) else {
             throw ValidationError("--calls and every --clients value must be at least 1")
+        }
+        if let paceMs, !(paceMs > 0 && paceMs < 60_000) {
+            throw ValidationError("--pace-ms must be between 0 and 60000 milliseconds")
         }
     }
 
     func run() throws {
         // One warm-up round, so the first measurement does not pay for the daemon's first status of the run.
-        _ = try Self.measure(socket: socket, clients: 1, calls: 20, keepConnection: keepConnection)
+        _ = try Self.measure(socket: socket, clients: 1, calls: 20, keepConnection: keepConnection, pace: nil)
         for count in clients {
-            let result = try Self.measure(socket: socket, clients: count, calls: calls, keepConnection: keepConnection)
+            let result = try Self.measure(
+                socket: socket, clients: count, calls: calls, keepConnection: keepConnection,
+                pace: paceMs.map { UInt64($0 * 1e6) })
             if machine {
                 print(String(format: "clients=%d calls=%d p50_ms=%.3f p99_ms=%.3f max_ms=%.3f rps=%.1f failures=%d",
                     count, result.latencies.count, result.percentile(0.50), result.percentile(0.99),
@@ -70,8 +80,9 @@ struct StatusLatency: ParsableCommand {
     }
 
     /// Runs `calls` status calls from `clients` concurrent connections, each with one call outstanding at a time.
-    static func measure(socket: String, clients: Int, calls: Int, keepConnection: Bool) throws -> Result {
-        var load = StatusLoad(socket: socket, clients: clients, calls: calls, keepConnection: keepConnection)
+    static func measure(socket: String, clients: Int, calls: Int, keepConnection: Bool, pace: UInt64?) throws -> Result {
+        var load = StatusLoad(
+            socket: socket, clients: clients, calls: calls, keepConnection: keepConnection, pace: pace)
         let start = DispatchTime.now().uptimeNanoseconds
         try load.run()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

@@ -4,21 +4,28 @@ import Dispatch
 import Glibc
 #endif
 
-/// A closed-loop load of `status` calls: `clients` connections, each with exactly one call outstanding, driven by one
-/// thread with poll(2) (epoll is not in Swift's Glibc module; for fifty descriptors poll costs nothing). A call's latency runs from writing its request to reading the end of its answer line.
+/// A load of `status` calls: `clients` connections, each with at most one call outstanding, driven by one thread with
+/// poll(2) (epoll is not in Swift's Glibc module; for fifty descriptors poll costs nothing). Without a pace the load
+/// is closed (each client calls again as soon as it has its answer: a saturation test, where latency is concurrency ÷
+/// throughput); with one, each client starts a call every `pace` (a fixed offered load, as polling clients make).
+/// A call's latency runs from opening its connection (or, on a kept one, writing its request) to reading the end of
+/// its answer line.
 struct StatusLoad {
     let socket: String
     let clients: Int
     let calls: Int
     let keepConnection: Bool
+    /// Nanoseconds from one call's start to the same client's next; nil for a closed loop.
+    let pace: UInt64?
     private(set) var latencies: [Double] = []  // milliseconds
     private(set) var failures = 0
 
-    init(socket: String, clients: Int, calls: Int, keepConnection: Bool) {
+    init(socket: String, clients: Int, calls: Int, keepConnection: Bool, pace: UInt64?) {
         self.socket = socket
         self.clients = clients
         self.calls = calls
         self.keepConnection = keepConnection
+        self.pace = pace
         latencies.reserveCapacity(calls)
     }
 
@@ -28,14 +35,18 @@ struct StatusLoad {
         var answer: [UInt8] = []
     }
 
+    private static var now: UInt64 { DispatchTime.now().uptimeNanoseconds }
+
     mutating func run() throws {
-        var clientsByFD: [Int32: Client] = [:]
+        var inFlight: [Int32: Client] = [:]
+        var waiting: [(at: UInt64, client: Client)] = []
         var started = 0
 
-        // Opens a connection (unless kept), sends one request and watches the answer; false if that failed.
-        func startCall(_ previous: Client?) -> Bool {
+        // Opens a connection (unless kept), sends one request and watches for the answer; false if that failed.
+        func startCall(_ previous: Client) -> Bool {
             started += 1
-            var client = previous ?? Client()
+            var client = previous
+            client.began = Self.now
             if client.fd < 0 {
                 let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
                 guard fd >= 0, StatusCall.connectUnix(fd, socket) else {
@@ -46,7 +57,6 @@ struct StatusLoad {
                 client.fd = fd
             }
             client.answer.removeAll(keepingCapacity: true)
-            client.began = DispatchTime.now().uptimeNanoseconds
             let sent = StatusCall.request.withUnsafeBytes {
                 send(client.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
             }
@@ -54,20 +64,59 @@ struct StatusLoad {
                 close(client.fd)
                 return false
             }
-            clientsByFD[client.fd] = client
+            inFlight[client.fd] = client
             return true
         }
 
-        for _ in 0..<min(clients, calls) where !startCall(nil) { failures += 1 }
+        // Starts the client's next call (now, or at its pace) until one succeeds or all calls are started.
+        func next(_ client: Client, after began: UInt64) {
+            var client = client
+            if let pace, started < calls {
+                waiting.append((max(Self.now, began + pace), client))
+                return
+            }
+            while started < calls {
+                if startCall(client) { return }
+                failures += 1
+                client.fd = -1
+            }
+            if client.fd >= 0 { close(client.fd) }
+        }
+
+        // Clients start spread over one pace (or at once), as independent pollers would.
+        let count = min(clients, calls)
+        let start = Self.now
+        for index in 0..<count {
+            waiting.append((start + (pace ?? 0) * UInt64(index) / UInt64(count), Client()))
+        }
         var buffer = [UInt8](repeating: 0, count: 64 << 10)
-        while !clientsByFD.isEmpty {
-            var watched = clientsByFD.keys.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-            let ready = poll(&watched, nfds_t(watched.count), 10_000)
+        while !inFlight.isEmpty || !waiting.isEmpty {
+            let now = Self.now
+            var due: [Client] = []
+            waiting.removeAll { entry in
+                guard entry.at <= now else { return false }
+                due.append(entry.client)
+                return true
+            }
+            for client in due {
+                if started < calls {
+                    if !startCall(client) {
+                        failures += 1
+                        next(Client(), after: now)
+                    }
+                } else if client.fd >= 0 {
+                    close(client.fd)
+                }
+            }
+            if inFlight.isEmpty && waiting.isEmpty { break }  // the last clients were just closed
+            let timeout = waiting.map { Int(($0.at > now ? $0.at - now : 0) / 1_000_000) + 1 }.min() ?? 10_000
+            var watched = inFlight.keys.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            let ready = poll(&watched, nfds_t(watched.count), Int32(min(timeout, 10_000)))
             if ready < 0, errno == EINTR { continue }
-            guard ready > 0 else { throw StatusLoadError("no answer from \(socket) within 10 s") }
+            guard ready > 0 || !waiting.isEmpty else { throw StatusLoadError("no answer from \(socket) within 10 s") }
             for entry in watched where entry.revents != 0 {
                 let fd = entry.fd
-                guard var client = clientsByFD[fd] else { continue }
+                guard var client = inFlight[fd] else { continue }
                 let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
                 if count < 0, errno == EAGAIN || errno == EINTR { continue }
                 var complete = false
@@ -75,27 +124,22 @@ struct StatusLoad {
                     client.answer += buffer[0..<count]
                     complete = buffer[0..<count].contains(UInt8(ascii: "\n"))
                     if !complete {
-                        clientsByFD[fd] = client
+                        inFlight[fd] = client
                         continue
                     }
                 }
                 let succeeded = complete && Self.isResult(client.answer)
                 if succeeded {
-                    latencies.append(Double(DispatchTime.now().uptimeNanoseconds - client.began) / 1e6)
+                    latencies.append(Double(Self.now - client.began) / 1e6)
                 } else {
                     failures += 1
                 }
-                clientsByFD[fd] = nil
+                inFlight[fd] = nil
                 if !keepConnection || !succeeded {
                     close(fd)
                     client.fd = -1
                 }
-                while started < calls {
-                    if startCall(client) { break }
-                    failures += 1
-                    client.fd = -1
-                }
-                if client.fd >= 0 && clientsByFD[client.fd] == nil { close(client.fd) }
+                next(client, after: client.began)
             }
         }
     }
