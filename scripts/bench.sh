@@ -254,7 +254,7 @@ def bench_ingest():
         f"{ratio:.2f} of \\copy (target ≥ 0.50)", verdict(ratio >= 0.5))
     if total_store > 0:
         store_ratio = total_rows / total_store / copy_rate
-        row("ingest", f"collector's store phase alone (COPY → temp → upsert + ledger, one transaction per day): "
+        row("ingest", f"collector's store phase alone (DayWriter: a new day COPYed into its table + ledger, one transaction per day): "
             f"{total_rows / total_store:,.0f} rows/s", f"psql \\copy: {copy_rate:,.0f} rows/s",
             f"{store_ratio:.2f} of \\copy (target ≥ 0.50)", verdict(store_ratio >= 0.5))
     # The write path alone (no HTTP, no parsing), from galaxy-bench ingest.
