@@ -126,7 +126,9 @@ final class StatusSource: Sendable {
             } catch let error as JobEngineError {
                 throw error
             } catch {
-                runs = []
+                // What this process itself runs or ran: a leader that lost its lock with the database (a PostgreSQL
+                // restart) is still executing its runs, and `status` must keep showing them.
+                runs = (try? await engine.runStatuses(runId: runId)) ?? []
                 noteDatabase(reachable: false)
                 databaseState = "unavailable"
             }

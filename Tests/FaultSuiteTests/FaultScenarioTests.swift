@@ -85,7 +85,10 @@ import Glibc
 
     @Test func galaxydKilledWithSIGKILLDuringABackfillAndRestarted() async throws {
         _ = try await ReferenceRun.shared.fingerprint()
-        let sim = try await KRXSimProcess.scenario()
+        // 40 ms per whole-market answer: without it the backfill can end before the second kill's threshold.
+        let sim = try await KRXSimProcess.scenario([
+            "--fault", "portal/MDCSTAT01501=latency:40", "--fault", "portal/MDCSTAT04301=latency:40",
+        ])
         defer { Task { _ = await sim.stop() } }
         let database = try TestDatabase.create()
         defer { database.drop() }
@@ -99,8 +102,10 @@ import Glibc
             let watcher = StatusWatcher(socketPath: daemon.socketPath)
             let current = daemon
             try await waitUntil("the backfill passing \(threshold) days", timeout: .seconds(180)) {
-                try await daysDone(current, runID) >= threshold
+                let run = try await current.run(runID)
+                return run.progress.daysDone >= threshold || run.isFinished
             }
+            #expect(!(try await current.run(runID)).isFinished, "the run ended before galaxyd could be killed")
             let seen = await watcher.stop()
             #expect(seen.failed.isEmpty, "status failed before the kill: \(seen.failed.prefix(3))")
             answered += seen.succeeded
