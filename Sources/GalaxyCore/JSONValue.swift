@@ -265,6 +265,25 @@ extension JSONValue {
     }
 }
 
+extension JSONValue {
+    /// The byte a one-character JSON escape stands for (`n` in `\n`, `"` in `\"`, …); nil for `u` (four hex digits
+    /// follow) and for anything that is not an escape. Shared by every JSON reader galaxy has.
+    @inlinable
+    public static func unescapedByte(_ escape: UInt8) -> UInt8? {
+        switch escape {
+        case UInt8(ascii: "\""): 0x22
+        case UInt8(ascii: "\\"): 0x5C
+        case UInt8(ascii: "/"): 0x2F
+        case UInt8(ascii: "b"): 0x08
+        case UInt8(ascii: "f"): 0x0C
+        case UInt8(ascii: "n"): 0x0A
+        case UInt8(ascii: "r"): 0x0D
+        case UInt8(ascii: "t"): 0x09
+        default: nil
+        }
+    }
+}
+
 extension JSONValue: CustomStringConvertible {
     public var description: String { jsonText }
 }
@@ -437,15 +456,11 @@ struct JSONParser {
                 guard index < bytes.count else { throw fail("unterminated string") }
                 let escape = bytes[index]
                 index += 1
+                if let unescaped = JSONValue.unescapedByte(escape) {
+                    utf8.append(unescaped)
+                    continue
+                }
                 switch escape {
-                case UInt8(ascii: "\""): utf8.append(0x22)
-                case UInt8(ascii: "\\"): utf8.append(0x5C)
-                case UInt8(ascii: "/"): utf8.append(0x2F)
-                case UInt8(ascii: "b"): utf8.append(0x08)
-                case UInt8(ascii: "f"): utf8.append(0x0C)
-                case UInt8(ascii: "n"): utf8.append(0x0A)
-                case UInt8(ascii: "r"): utf8.append(0x0D)
-                case UInt8(ascii: "t"): utf8.append(0x09)
                 case UInt8(ascii: "u"):
                     var scalarValue = try parseHex4()
                     if (0xD800...0xDBFF).contains(scalarValue) {

@@ -329,15 +329,11 @@ struct PortalScanner {
             guard i < raw.count else { return nil }
             let escape = raw[i]
             i += 1
+            if let unescaped = JSONValue.unescapedByte(escape) {
+                out.append(unescaped)
+                continue
+            }
             switch escape {
-            case UInt8(ascii: "\""): out.append(0x22)
-            case UInt8(ascii: "\\"): out.append(0x5C)
-            case UInt8(ascii: "/"): out.append(0x2F)
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0C)
-            case UInt8(ascii: "n"): out.append(0x0A)
-            case UInt8(ascii: "r"): out.append(0x0D)
-            case UInt8(ascii: "t"): out.append(0x09)
             case UInt8(ascii: "u"):
                 guard var scalar = hex4(i) else { return nil }
                 i += 4

@@ -14,7 +14,9 @@ private func rows<Row>(_ day: ParsedDay<Row>) throws -> [Row] {
     return rows
 }
 
-private func reason(_ body: () throws -> Void) -> String? {
+/// The reason a parse failed (the text of `.unexpectedResponse`), or nil if it did not; shared by the parser and
+/// scanner tests.
+func reason(_ body: () throws -> Void) -> String? {
     do {
         try body()
         return nil

@@ -4,18 +4,6 @@ import Testing
 
 @testable import GalaxyKRX
 
-private func reason(_ body: () throws -> Void) -> String? {
-    do {
-        try body()
-        return nil
-    } catch let error as KRXError {
-        if case .unexpectedResponse(let reason) = error { return reason }
-        return "\(error)"
-    } catch {
-        return "\(error)"
-    }
-}
-
 private func withBytes<T>(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> T) rethrows -> T {
     try Array(text.utf8).withUnsafeBufferPointer(body)
 }
