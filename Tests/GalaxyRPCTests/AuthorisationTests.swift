@@ -1,5 +1,6 @@
 import GalaxyCore
 import GalaxyRPC
+import GalaxyTestSupport
 import Testing
 
 #if canImport(Glibc)

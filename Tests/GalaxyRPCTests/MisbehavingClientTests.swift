@@ -1,6 +1,7 @@
 import GalaxyCore
 import GalaxyRPC
 import NIOCore
+import GalaxyTestSupport
 import Testing
 
 #if canImport(Glibc)

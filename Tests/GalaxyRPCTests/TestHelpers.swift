@@ -215,41 +215,6 @@ func specExampleMethods() -> MethodRegistry {
     return methods
 }
 
-/// Runs `argv` (absolute path first) and returns its exit status and standard output. Waiting happens on NIO's
-/// blocking thread pool, never on the cooperative pool the server under test needs.
-func runProcess(_ argv: [String]) async throws -> (status: Int32, output: String) {
-    try await NIOThreadPool.singleton.runIfActive {
-        var pipeFDs: [Int32] = [-1, -1]
-        guard pipe(&pipeFDs) == 0 else { throw TestFailure("pipe failed") }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 1)
-        posix_spawn_file_actions_addclose(&actions, pipeFDs[0])
-        let cArguments = argv.map { strdup($0) } + [nil]
-        defer { for argument in cArguments { free(argument) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, argv[0], &actions, nil, cArguments, environ)
-        close(pipeFDs[1])
-        guard rc == 0 else {
-            close(pipeFDs[0])
-            throw TestFailure("cannot run \(argv[0]): \(String(cString: strerror(rc)))")
-        }
-        var output: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(pipeFDs[0], $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            output += buffer[0..<n]
-        }
-        close(pipeFDs[0])
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return (exitStatus, String(decoding: output, as: UTF8.self))
-    }
-}
-
 enum ProcessInfoLevel {
     static var level: Logger.Level {
         getenv("GALAXY_TEST_LOG").map { Logger.Level(rawValue: String(cString: $0)) ?? .critical } ?? .critical

@@ -1,5 +1,6 @@
 import Foundation
 import GalaxySystemd
+import GalaxyTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -86,7 +87,7 @@ struct EnvironmentTests {
             "exec 3</dev/null 4</dev/null; export \(assignments) GALAXY_SYSTEMD_ENV_CHILD=1; "
             + "exec '\(binary)' --testing-library swift-testing "
             + "--filter 'EnvironmentTests/environmentChild' 2>/dev/null"
-        let output = try await runCapturingOutput(["/bin/sh", "-c", command])
+        let output = try await runProcess(["/bin/sh", "-c", command]).output
         let line = try #require(
             output.split(separator: "\n").first { $0.hasPrefix("ENV-REPORT ") }, "no report in: \(output)")
         var report: [String: String] = [:]
@@ -124,47 +125,4 @@ struct EnvironmentTests {
         #expect(ListenFileDescriptor(fileDescriptor: fd, name: "x").isListeningStreamSocket)
         #expect(!ListenFileDescriptor(fileDescriptor: 0, name: "stdin").isListeningStreamSocket)
     }
-}
-
-struct SpawnError: Error {}
-
-/// Runs `argv` and returns its standard output; the wait happens on a thread of its own, never on the cooperative
-/// pool.
-func runCapturingOutput(_ argv: [String]) async throws -> String {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread {
-            continuation.resume(with: Result { try spawnAndWait(argv) })
-        }
-        thread.start()
-    }
-}
-
-private func spawnAndWait(_ argv: [String]) throws -> String {
-    var pipeFDs: [Int32] = [-1, -1]
-        guard pipe(&pipeFDs) == 0 else { throw SpawnError() }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 1)
-        posix_spawn_file_actions_addclose(&actions, pipeFDs[0])
-        let cArguments = argv.map { strdup($0) } + [nil]
-        defer { for argument in cArguments { free(argument) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, argv[0], &actions, nil, cArguments, environ)
-        close(pipeFDs[1])
-        guard rc == 0 else {
-            close(pipeFDs[0])
-            throw SpawnError()
-        }
-        var output: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(pipeFDs[0], $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            output += buffer[0..<n]
-        }
-        close(pipeFDs[0])
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        return String(decoding: output, as: UTF8.self)
 }

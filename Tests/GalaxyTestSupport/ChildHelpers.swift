@@ -82,15 +82,25 @@ public struct PrivateCluster: Sendable {
     /// Runs a command to its exit and returns its stdout.
     @discardableResult
     static func run(_ command: [String]) async throws -> String {
-        let output = OutputRecorder()
-        let child = try ChildProcess.spawn(
-            ChildSpec(executable: command[0], arguments: Array(command.dropFirst()),
-                      environment: ProcessInfo.processInfo.environment),
-            onOutput: output.handler)
-        let exit = await child.wait()
-        guard exit.succeeded else {
-            throw TestDatabaseError("\(command.joined(separator: " ")) ended \(exit):\n\(output.tail)")
+        let (status, output) = try await runProcess(command)
+        guard status == 0 else {
+            throw TestDatabaseError("\(command.joined(separator: " ")) ended with status \(status):\n\(output)")
         }
-        return output.lines(.stdout).joined(separator: "\n")
+        return output
     }
+}
+
+/// Runs `argv` (absolute path first) to its exit and returns its exit status (128 + the signal when one ended it) and
+/// its standard output. galaxyd's own `ChildProcess` spawns and reaps it, so no thread waits on the cooperative pool.
+public func runProcess(_ argv: [String]) async throws -> (status: Int32, output: String) {
+    let output = OutputRecorder()
+    let child = try ChildProcess.spawn(
+        ChildSpec(executable: argv[0], arguments: Array(argv.dropFirst()),
+                  environment: ProcessInfo.processInfo.environment),
+        onOutput: output.handler)
+    let status: Int32 = switch await child.wait().termination {
+    case .exited(let code): code
+    case .signaled(let signal): 128 + signal
+    }
+    return (status, output.lines(.stdout).joined(separator: "\n"))
 }
