@@ -88,7 +88,7 @@ extension JSONValue: Codable {
             self = .array(elements)
             return
         }
-        if let object = try? decoder.container(keyedBy: JSONValueCodingKey.self) {
+        if let object = try? decoder.container(keyedBy: AnyCodingKey.self) {
             var members: [String: JSONValue] = [:]
             for key in object.allKeys { members[key.stringValue] = try object.decode(JSONValue.self, forKey: key) }
             self = .object(members)
@@ -129,21 +129,23 @@ extension JSONValue: Codable {
             var c = encoder.unkeyedContainer()
             for element in elements { try c.encode(element) }
         case .object(let members):
-            var c = encoder.container(keyedBy: JSONValueCodingKey.self)
-            for (key, value) in members { try c.encode(value, forKey: JSONValueCodingKey(key)) }
+            var c = encoder.container(keyedBy: AnyCodingKey.self)
+            for (key, value) in members { try c.encode(value, forKey: AnyCodingKey(key)) }
         }
     }
 }
 
-private struct JSONValueCodingKey: CodingKey {
-    var stringValue: String
-    var intValue: Int?
-    init(_ string: String) {
+/// A coding key made from any string or index: JSON objects' member names, and coding paths in hand-written
+/// `Decodable` errors.
+public struct AnyCodingKey: CodingKey, Sendable {
+    public var stringValue: String
+    public var intValue: Int?
+    public init(_ string: String) {
         self.stringValue = string
         self.intValue = nil
     }
-    init?(stringValue: String) { self.init(stringValue) }
-    init?(intValue: Int) {
+    public init?(stringValue: String) { self.init(stringValue) }
+    public init?(intValue: Int) {
         self.stringValue = String(intValue)
         self.intValue = intValue
     }

@@ -223,27 +223,11 @@ public final class CurlHTTPClient: @unchecked Sendable {
 
     /// The names (never the values) of the cookies libcurl holds, for diagnostics and tests.
     public func cookieNames() -> [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        var list: UnsafeMutablePointer<curl_slist>? = nil
-        let code = withUnsafeMutablePointer(to: &list) { pointer in
-            pointer.withMemoryRebound(to: UnsafeMutablePointer<CChar>?.self, capacity: 1) {
-                galaxy_curl_getinfo_string(handle, CURLINFO_COOKIELIST, $0)
-            }
+        // Netscape format: domain, tailmatch, path, secure, expires, name, value (tab-separated).
+        exportCookies().compactMap { line in
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
+            return fields.count >= 6 ? String(fields[5]) : nil
         }
-        guard code == CURLE_OK else { return [] }
-        defer { curl_slist_free_all(list) }
-        var names: [String] = []
-        var node = list
-        while let current = node {
-            if let data = current.pointee.data {
-                // Netscape format: domain, tailmatch, path, secure, expires, name, value (tab-separated).
-                let fields = String(cString: data).split(separator: "\t", omittingEmptySubsequences: false)
-                if fields.count >= 6 { names.append(String(fields[5])) }
-            }
-            node = current.pointee.next
-        }
-        return names
     }
 
     private func describe(_ code: CURLcode, url: String) -> String {

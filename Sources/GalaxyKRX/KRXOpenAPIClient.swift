@@ -46,14 +46,7 @@ public final class KRXOpenAPIClient: KRXSource, @unchecked Sendable {
     public var requestsSent: Int { transport.requestsSent }
 
     public func fetch(_ dataset: Dataset, on date: TradeDate) throws -> DayFetch {
-        do {
-            return try fetchDay(dataset, on: date)
-        } catch {
-            logger.warning(
-                "KRX day failed",
-                metadata: ["dataset": "\(dataset.rawValue)", "date": "\(date.iso)", "reason": "\(error)"])
-            throw error
-        }
+        try logger.loggingFailedDay(dataset, date) { try fetchDay(dataset, on: date) }
     }
 
     private func fetchDay(_ dataset: Dataset, on date: TradeDate) throws -> DayFetch {

@@ -60,14 +60,7 @@ public final class KRXPortalClient: KRXSource, @unchecked Sendable {
     public var hasSession: Bool { sessionStart.withLock { $0 != nil } }
 
     public func fetch(_ dataset: Dataset, on date: TradeDate) throws -> DayFetch {
-        do {
-            return try fetchDay(dataset, on: date)
-        } catch {
-            logger.warning(
-                "KRX day failed",
-                metadata: ["dataset": "\(dataset.rawValue)", "date": "\(date.iso)", "reason": "\(error)"])
-            throw error
-        }
+        try logger.loggingFailedDay(dataset, date) { try fetchDay(dataset, on: date) }
     }
 
     private func fetchDay(_ dataset: Dataset, on date: TradeDate) throws -> DayFetch {

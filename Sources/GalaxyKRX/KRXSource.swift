@@ -35,6 +35,20 @@ public protocol KRXSource: AnyObject, Sendable {
     var requestsSent: Int { get }
 }
 
+extension Logger {
+    /// Runs one day's fetch; a failure is logged with the dataset, the date and the reason, then rethrown.
+    func loggingFailedDay<T>(_ dataset: Dataset, _ date: TradeDate, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            warning(
+                "KRX day failed",
+                metadata: ["dataset": "\(dataset.rawValue)", "date": "\(date.iso)", "reason": "\(error)"])
+            throw error
+        }
+    }
+}
+
 /// Settings shared by both clients; `init(configuration:environment:)` derives them from galaxy's configuration.
 public struct KRXClientConfiguration: Sendable {
     public var portalURL: String
