@@ -86,7 +86,7 @@ public struct JobStore {
             """
             UPDATE job_runs SET state = $2,
                 started_at = CASE WHEN $2 = 'running' THEN coalesce(started_at, now()) ELSE started_at END,
-                finished_at = CASE WHEN $3::boolean THEN now() ELSE finished_at END,
+                finished_at = CASE WHEN $3::boolean THEN now() WHEN $2 = 'running' THEN NULL ELSE finished_at END,
                 summary = coalesce($4::jsonb, summary)
             WHERE id = $1
             """,

@@ -72,14 +72,16 @@ struct SupervisorDatabase: Sendable {
         }
     }
 
-    /// What a daemon that died left behind: tasks and runs still marked active become `interrupted`. Returns the
-    /// backfill runs among them, which the new leader resumes. `live` are the runs this process is executing
-    /// itself (it may be taking the lock back after losing its connection): they are left alone.
+    /// What the previous leader left unfinished. A daemon that died left runs and tasks marked active: they become
+    /// `interrupted`. A daemon that stopped cleanly (SIGTERM: `systemctl stop`, `restart`, an upgrade) already
+    /// recorded its runs `interrupted`. Returns the backfills of both kinds, which the new leader resumes from the
+    /// ledger; resuming sets a run `running` again, so each interruption is resumed once. `live` are the runs this
+    /// process is executing itself (it may be taking the lock back after losing its connection): they are left alone.
     func recoverInterrupted(except live: Set<Int64>) async throws -> [(id: Int64, params: JSONValue, requestedBy: String)] {
         let liveArray = "{" + live.map(String.init).joined(separator: ",") + "}"
         return try await database.withConnection { connection in
             let active = ["queued", "pending", "running", "cancelling"]
-            let backfills = try JobStore(connection).runs(inStates: active)
+            let backfills = try JobStore(connection).runs(inStates: active + ["interrupted"])
                 .filter { $0.kind == "backfill" && !live.contains($0.id) }
                 .map { run in (run.id, (try? JSONValue(parsing: run.params.text)) ?? .object([:]), run.requestedBy ?? "") }
             try connection.transaction { connection in

@@ -45,7 +45,10 @@ import Glibc
         return Int(stats["routes"]?[route]?["count"]?.integerValue ?? 0)
     }
 
-    @Test func aBackfillKilledMidwayResumesFromTheLedgerAndFetchesNoCollectedDayAgain() async throws {
+    /// SIGKILL is a crash (the run is left `running`); SIGTERM is `systemctl stop`/`restart` (galaxyd records the
+    /// run `interrupted` and exits 0). The next daemon resumes both.
+    @Test(arguments: [SIGKILL, SIGTERM])
+    func aBackfillStoppedMidwayResumesFromTheLedgerAndFetchesNoCollectedDayAgain(signal: Int32) async throws {
         let sim = try await simulator()
         // 25 requests/s for both collectors together: slow enough that the kill lands mid-backfill.
         let first = try await startDaemon(sim: sim, rate: "25")
@@ -54,15 +57,22 @@ import Glibc
             method: "backfill", params: ["startYear": 2026, "datasets": ["price", "etf_price"]])
         ResponseLog.record(method: "backfill", result: accepted)
         let runID = try #require(accepted["runId"]?.integerValue)
-        // Let it collect a few days, then kill -9 the daemon (its collectors see stdin EOF and exit).
+        // Let it collect a few days, then stop the daemon (after a kill -9 its collectors see stdin EOF and exit).
         try await waitUntil(timeout: .seconds(120)) {
             (try await first.status(runId: runID).runs.first?.progress.perDataset["price"]?.daysDone ?? 0) >= 8
         }
         let beforeKill = try #require(try await first.status(runId: runID).runs.first)
         #expect(!beforeKill.isFinished, "the kill lands while the backfill runs")
-        first.process.signalGroup(SIGKILL)
-        _ = await first.process.wait()
+        first.process.signalGroup(signal)
+        let exit = await first.process.wait()
         first.finish(keepDatabase: true)
+        if signal == SIGTERM {
+            #expect(exit.termination == .exited(0), "a clean stop exits 0")
+            let connection = try database.connect()
+            defer { connection.close() }
+            let state = try connection.query("SELECT state FROM job_runs WHERE id = $1", [runID]).scalar(as: String.self)
+            #expect(state == "interrupted", "a clean stop records the run interrupted")
+        }
 
         let second = try await startDaemon(sim: sim, database: database)
         defer { second.finish() }
