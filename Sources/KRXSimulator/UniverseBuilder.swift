@@ -317,10 +317,15 @@ enum UniverseBuilder {
             let activeSuffix = active && !theme.theme.contains("액티브") ? " 액티브" : ""
             let abbreviation = "\(brand.brand) \(theme.theme)\(variant)\(activeSuffix)\(serial)"
             let replication = (synthetic ? "합성" : "실물") + (active ? "(액티브)" : "(패시브)")
-            // NAV levels: most list at 10,000; bond and index ETFs trade higher (KODEX 200 ~35,000, bond ETFs ~100,000).
-            let level: Double = theme.asset == "채권" ? 100_000 : theme.theme == "200" ? 35_000 : 10_000
-            let volatility = leverage.hasPrefix("2X") ? 2.0 : 1.0
-            let logBase = log(level) + (leverage.hasPrefix("2X") ? 0.9 : 0.45) * rng.normal()
+            // NAV levels: most list at 10,000; some trade far higher (KODEX 200 ~35,000, bond ETFs ~100,000, the
+            // NASDAQ-100 ETFs listed in 2010 ~100,000 in 2024), where a 1% day is a grouped change (`"-1,100"`).
+            let level: Double = theme.asset == "채권" ? 100_000 : theme.theme == "200" ? 35_000
+                : theme.theme == "미국나스닥100" ? 90_000 : 10_000
+            // Bond, rate and currency funds move a fraction of an equity fund's daily range (estimates).
+            let assetVolatility = theme.asset == "채권" ? 0.12 : theme.asset == "기타" ? 0.03
+                : theme.asset == "통화" ? 0.4 : 1.0
+            let volatility = assetVolatility * (leverage.hasPrefix("2X") ? 2.0 : 1.0)
+            let logBase = log(level) + (leverage.hasPrefix("2X") ? 0.9 : 0.45) * assetVolatility * rng.normal()
             // Single-digit creation units exist (leveraged and bond products): about one ETF in fifty.
             let creationUnit: Int64 = rng.unit() < 0.02 ? rng.pick([1, 5])
                 : rng.pick([10_000, 20_000, 50_000, 100_000, 200_000, 2_000])
