@@ -101,8 +101,8 @@ struct DatasetCollectionTests {
             let masterStocks = stocks.filter { listedToday.contains($0.ticker) }
             #expect(try scalarInt(connection, "SELECT count(*) FROM stocks") == masterStocks.count)
             let etfsToday = Set(market.etfs(on: fixture.simulator.today).map(\.ticker))
-            #expect(
-                try scalarInt(connection, "SELECT count(*) FROM etfs") == etfs.filter { etfsToday.contains($0.ticker) }.count)
+            let masterETFs = etfs.filter { etfsToday.contains($0.ticker) }
+            #expect(try scalarInt(connection, "SELECT count(*) FROM etfs") == masterETFs.count)
             #expect(
                 try scalarInt(connection, "SELECT count(*) FROM sectors WHERE date = $1", [tradingDay])
                     == stocks.filter { $0.market != .konex }.count)
