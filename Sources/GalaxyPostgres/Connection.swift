@@ -27,9 +27,11 @@ public final class Connection {
     public init(url: String?) throws(PostgresError) {
         let conninfo = url ?? ""
         target = try ConnectionTarget(conninfo)
-        // Later keywords override earlier ones: the timeout is a default the URL may override; the encoding is not.
-        let keywords = ["connect_timeout", "dbname", "fallback_application_name", "client_encoding"]
-        let values = ["10", conninfo, "galaxy", "UTF8"]
+        // Later keywords override earlier ones: the timeout and the keepalives are defaults the URL may override;
+        // the encoding is not.
+        let defaults = [("connect_timeout", "10")] + ConnectionLiveness.clientDefaults
+        let keywords = defaults.map(\.0) + ["dbname", "fallback_application_name", "client_encoding"]
+        let values = defaults.map(\.1) + [conninfo, "galaxy", "UTF8"]
         let connection = Self.withCStrings(keywords) { keywordPointers in
             Self.withCStrings(values) { valuePointers in
                 PQconnectdbParams(keywordPointers, valuePointers, 1)
@@ -48,7 +50,9 @@ public final class Connection {
         // Server NOTICEs ("relation already exists, skipping") would otherwise go to stderr through libpq.
         PQsetNoticeReceiver(connection, { _, _ in }, nil)
         do {
-            try executeScript("SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET IntervalStyle = 'postgres'")
+            try executeScript(
+                "SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET IntervalStyle = 'postgres'; "
+                    + ConnectionLiveness.serverSettings(serverVersion: Int(PQserverVersion(connection))))
         } catch {
             close()
             throw error

@@ -17,6 +17,13 @@ struct SupervisorDatabase: Sendable {
         }
     }
 
+    /// The server process serving the daemon's connection (`pg_backend_pid()`).
+    func backendPID() async throws -> Int32 {
+        try await database.withConnection { connection in
+            Int32(try connection.query("SELECT pg_backend_pid()").scalar(as: Int64.self))
+        }
+    }
+
     func createRun(kind: String, params: JSONValue, state: String, requestedBy: String) async throws -> (Int64, Date) {
         let paramsText = params.jsonText
         return try await database.withConnection { connection in
