@@ -81,6 +81,15 @@ public final class Connection {
         return PQstatus(handle) == CONNECTION_OK
     }
 
+    /// Open, and not closed by the server while it sat idle (a restart, `pg_terminate_backend`): reads whatever
+    /// arrived since the last statement without blocking (libpq's socket is non-blocking). A worker asks this before
+    /// each job so the job does not fail on a connection that died in between. A silent peer (a partition) still
+    /// looks alive here; keepalives and deadlines deal with that.
+    public var isUsable: Bool {
+        guard let handle else { return false }
+        return PQconsumeInput(handle) == 1 && PQstatus(handle) == CONNECTION_OK
+    }
+
     /// The server's version as an integer (`150018` for 15.18).
     public var serverVersion: Int {
         guard let handle else { return 0 }
