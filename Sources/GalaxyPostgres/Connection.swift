@@ -86,8 +86,9 @@ public final class Connection {
     /// each job so the job does not fail on a connection that died in between. A silent peer (a partition) still
     /// looks alive here; keepalives and deadlines deal with that.
     public var isUsable: Bool {
-        guard let handle else { return false }
-        return PQconsumeInput(handle) == 1 && PQstatus(handle) == CONNECTION_OK
+        // A server ending a session sends a FATAL message, then closes: one read may get only the message.
+        guard let handle, PQconsumeInput(handle) == 1, PQconsumeInput(handle) == 1 else { return false }
+        return PQstatus(handle) == CONNECTION_OK
     }
 
     /// The server's version as an integer (`150018` for 15.18).

@@ -108,14 +108,15 @@ public enum GalaxyDaemon {
             let sentAt = ContinuousClock.now
             let remaining = leadership.remaining(at: sentAt)
             let verdict: LeaderLock.Verdict = wasLeader && remaining == .zero
-                ? .unreachable("no time left") : await leaderLock.check(within: wasLeader ? remaining : LeaderLock.lease)
+                ? .unreachable("no time left")
+                : await leaderLock.check(within: wasLeader ? remaining : LeaderLock.lease)
             switch verdict {
-            case .held:
+            case .held(let name):
                 statusSource.noteDatabase(reachable: true)
-                leadership.confirmed(sentAt: sentAt, identity: leaderLock.identity)
+                leadership.confirmed(sentAt: sentAt, identity: name)
                 guard !wasLeader else { return }
                 leader.set(true)
-                logger.notice("leader: this galaxyd runs the schedule", metadata: ["identity": "\(leaderLock.identity)"])
+                logger.notice("leader: this galaxyd runs the schedule", metadata: ["identity": "\(name)"])
                 await engine.recover(end: scheduler.today)
                 await scheduler.catchUp()
             case .heldElsewhere(let holder):
@@ -130,9 +131,11 @@ public enum GalaxyDaemon {
                 statusSource.noteDatabase(reachable: false)
                 guard wasLeader else { return }
                 if leadership.remaining() == .zero {
-                    await fence("the leader lock was not confirmed within its \(LeaderLock.lease) lease: \(reason)")
+                    let lease = LeaderLock.lease.seconds.fixed(0)
+                    await fence("the leader lock was not confirmed within its \(lease) s lease: \(reason)")
                 } else {
-                    logger.warning("cannot confirm the leader lock (\(leadership.remaining()) of the lease left): \(reason)")
+                    let left = leadership.remaining().seconds.fixed(1)
+                    logger.warning("cannot confirm the leader lock (\(left) s of the lease left): \(reason)")
                 }
             }
         }

@@ -24,12 +24,17 @@ final class LeaderLock: Sendable {
 
     /// What one check found.
     enum Verdict: Sendable, Equatable {
-        /// This session holds the lock (confirmed, or just taken).
-        case held
+        /// This session holds the lock (confirmed, or just taken); `name` is how others see it.
+        case held(name: String)
         /// The database answered: another session holds it (`holder` is its application name and address).
         case heldElsewhere(holder: String?)
         /// No answer within the deadline, or the database could not be reached.
         case unreachable(String)
+
+        var isHeld: Bool {
+            if case .held = self { return true }
+            return false
+        }
     }
 
     /// How this daemon names itself on its lock connection (`application_name`), so `status` on the other host can
@@ -94,13 +99,15 @@ final class LeaderLock: Sendable {
             return try await database.withConnection { connection in
                 let lock = "locktype = 'advisory' AND granted AND objsubid = 1"
                     + " AND classid::bigint = ($1::bigint >> 32) AND objid::bigint = ($1::bigint & 4294967295)"
+                let name = "SELECT current_setting('application_name')"
+                    + " || coalesce(' at ' || host(inet_client_addr()), '')"
                 let held = try connection.query(
                     "SELECT count(*) FROM pg_locks WHERE \(lock) AND pid = pg_backend_pid()", [Self.key]
                 ).scalar(as: Int64.self)
-                if held > 0 { return .held }
+                if held > 0 { return .held(name: try connection.query(name).scalar(as: String.self)) }
                 if try connection.tryAdvisoryLock(Self.key) {
                     _ = try connection.query("SELECT set_config('application_name', $1, false)", [identity])
-                    return .held
+                    return .held(name: try connection.query(name).scalar(as: String.self))
                 }
                 let holder = try connection.query(
                     """

@@ -63,7 +63,8 @@ struct NetworkLab {
             try await Self.ip(["netns", "add", namespace])
             try await Self.ip(["-n", namespace, "link", "set", "lo", "up"])
         }
-        for (side, sideAddress, dbAddress, tag) in [(a, Self.addressA, Self.dbForA, "a"), (b, Self.addressB, Self.dbForB, "b")] {
+        let links = [(a, Self.addressA, Self.dbForA, "a"), (b, Self.addressB, Self.dbForB, "b")]
+        for (side, sideAddress, dbAddress, tag) in links {
             let sideLink = "gx\(tag)\(pid)", dbLink = "gxd\(tag)\(pid)"
             try await Self.ip(["link", "add", sideLink, "netns", side, "type", "veth", "peer", "name", dbLink,
                                "netns", db])
@@ -128,8 +129,8 @@ struct NetworkLab {
     /// PostgreSQL re-started inside `db`, listening on its two namespace addresses; a role with a password for TCP.
     private func prepare(_ cluster: PrivateCluster, _ lab: NetworkLab) async throws -> (port: String, local: String) {
         let admin = try Connection(url: cluster.url)
-        try admin.executeScript(
-            "CREATE ROLE galaxy LOGIN PASSWORD 'partition-pw'; CREATE DATABASE galaxy OWNER galaxy")
+        try admin.executeScript("CREATE ROLE galaxy LOGIN PASSWORD 'partition-pw'")
+        try admin.executeScript("CREATE DATABASE galaxy OWNER galaxy")
         admin.close()
         let hba = "\(cluster.directory)/data/pg_hba.conf"
         let rules = try String(contentsOfFile: hba, encoding: .utf8) + "host all all 10.213.77.0/24 scram-sha-256\n"
@@ -201,7 +202,9 @@ struct NetworkLab {
                     fencedAfter = elapsed
                     aSaidFenced = status.daemon.fenced
                 }
-                if fencedAfter != nil, status.children.isEmpty, collectorsGoneAfter == nil { collectorsGoneAfter = elapsed }
+                if fencedAfter != nil, status.children.isEmpty, collectorsGoneAfter == nil {
+                    collectorsGoneAfter = elapsed
+                }
             }
             if takeoverAfter == nil, try await b.status().daemon.leader { takeoverAfter = elapsed }
             try await Task.sleep(for: .milliseconds(100))
@@ -210,14 +213,17 @@ struct NetworkLab {
         let gone = try #require(collectorsGoneAfter, "a's collectors never stopped:\n\(a.output.tail)")
         let takeover = try #require(takeoverAfter, "b never took over:\n\(b.output.tail)")
         #expect(fence <= Self.fenceBound, "a fenced \(fence) s after the cut (bound \(Self.fenceBound) s)")
-        #expect(takeover <= Self.takeoverBound, "b took over \(takeover) s after the cut (bound \(Self.takeoverBound) s)")
-        #expect(gone < takeover, "a's collectors ran until \(gone) s, b led from \(takeover) s: no fence before takeover")
+        #expect(takeover <= Self.takeoverBound, 
+                "b took over \(takeover) s after the cut (bound \(Self.takeoverBound) s)")
+        #expect(gone < takeover, 
+                "a's collectors ran until \(gone) s, b led from \(takeover) s: no fence before takeover")
         #expect(aSaidFenced?.contains("not confirmed") == true, "a's status: fenced = \(aSaidFenced ?? "nil")")
         #expect(a.output.all.contains { $0.contains("fencing:") }, "no fencing line in a's journal")
 
         // b resumes the same run from the ledger and finishes it.
         let run = try await b.waitForRun(runID, timeout: .seconds(180))
-        #expect(run.state == "succeeded", "the resumed backfill ended \(run.state): \(run.error ?? "")\n\(b.output.tail)")
+        #expect(run.state == "succeeded", 
+                "the resumed backfill ended \(run.state): \(run.error ?? "")\n\(b.output.tail)")
         #expect(b.output.all.contains { $0.contains("resuming interrupted backfill") })
 
         // Healing is boring: a finds the lock taken and stays a standby; both say b leads.
@@ -237,7 +243,8 @@ struct NetworkLab {
         // Nothing duplicated or lost, and no collected day fetched twice beyond the ones in flight at the cut.
         let reference = try await ReferenceRun.shared.fingerprint()
         let final = try DatabaseFingerprint.of(local)
-        #expect(final == reference, "final database differs from the fault-free run's\n  got \(final)\n  want \(reference)")
+        #expect(final == reference, 
+                "final database differs from the fault-free run's\n  got \(final)\n  want \(reference)")
         try Invariants.check(local)
         let (_, stats) = try await runProcess(lab.exec(lab.db) + ["/usr/bin/curl", "-s", "\(sim.baseURL)/_sim/stats"])
         let routes = try JSONValue(parsing: Array(stats.utf8))["routes"]
@@ -261,7 +268,8 @@ struct NetworkLab {
         ScenarioReport.record(
             "partition the leader's host (blackhole routes both ways) mid-backfill; heal; kill -9 the new leader",
             "cut at day \(daysBeforeCut); a fenced after \(fence.fixed(1)) s (collectors gone \(gone.fixed(1)) s), "
-                + "b took over after \(takeover.fixed(1)) s and finished run \(runID) (\(run.state)); after healing one "
+                + "b took over after \(takeover.fixed(1)) s and finished run \(runID) (\(run.state)); "
+                + "after healing one "
                 + "leader; kill -9 takeover \(killTakeover.fixed(1)) s; \(priceRequests) price requests for "
                 + "\(collectedPriceDays) days; database = fault-free run (\(final.settledDays) ledger days)")
     }
