@@ -190,10 +190,10 @@ public enum GalaxyDaemon {
             group.addTask { await scheduler.run(isLeader: { leader.value }) }
             group.addTask {
                 // Leadership: a standby keeps trying; a leader keeps confirming it still holds the lock, at least
-                // once more before its lease runs out.
+                // four times a lease, so one slow or failed check does not cost it the lease.
                 while !Task.isCancelled {
                     var pause = settings.leaderRetryInterval
-                    if leader.value { pause = max(.milliseconds(10), min(pause, leadership.remaining())) }
+                    if leader.value { pause = min(pause, LeaderLock.lease / 4) }
                     try? await Task.sleep(for: pause)
                     if Task.isCancelled { break }
                     await checkLeadership()

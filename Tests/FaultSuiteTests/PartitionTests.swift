@@ -271,6 +271,7 @@ struct NetworkLab {
                 + "b took over after \(takeover.fixed(1)) s and finished run \(runID) (\(run.state)); "
                 + "after healing one "
                 + "leader; kill -9 takeover \(killTakeover.fixed(1)) s; \(priceRequests) price requests for "
-                + "\(collectedPriceDays) days; database = fault-free run (\(final.settledDays) ledger days)")
+                + "\(collectedPriceDays) days; database = fault-free run (\(final.settledDays) ledger days)",
+            test: "aPartitionedLeaderFencesItselfAndTheStandbyFinishesTheBackfill()")
     }
 }
