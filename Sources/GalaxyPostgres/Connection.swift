@@ -91,6 +91,18 @@ public final class Connection {
         return PQstatus(handle) == CONNECTION_OK
     }
 
+    /// The value libpq uses for a connection parameter (`keepalives_idle`, `host`, …), after defaults and the URL.
+    func parameter(_ keyword: String) -> String? {
+        guard let handle, let options = PQconninfo(handle) else { return nil }
+        defer { PQconninfoFree(options) }
+        var option = options
+        while let name = option.pointee.keyword {
+            if String(cString: name) == keyword { return option.pointee.val.map { String(cString: $0) } }
+            option += 1
+        }
+        return nil
+    }
+
     /// The server's version as an integer (`150018` for 15.18).
     public var serverVersion: Int {
         guard let handle else { return 0 }
