@@ -84,14 +84,17 @@ import Glibc
         }
     }
 
-    static var available: Bool { FileManager.default.isExecutableFile(atPath: "/usr/sbin/pgbouncer") }
+    /// A bouncer in `poolMode`, or nil (saying why) where pgbouncer is not installed.
+    static func bouncer(_ poolMode: String) async throws -> Bouncer? {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/pgbouncer") else {
+            print("PoolerTests skipped: /usr/sbin/pgbouncer is missing (scripts/install-deps.sh installs it)")
+            return nil
+        }
+        return try await Bouncer(poolMode: poolMode)
+    }
 
     @Test func transactionPoolingIsRefusedAtStartWithOneClearLine() async throws {
-        guard Self.available else {
-            print("PoolerTests skipped: /usr/sbin/pgbouncer is missing (scripts/install-deps.sh installs it)")
-            return
-        }
-        let bouncer = try await Bouncer(poolMode: "transaction")
+        guard let bouncer = try await Self.bouncer("transaction") else { return }
         let database = try TestDatabase.create()
         defer { database.drop() }
         let output = OutputRecorder()
@@ -115,11 +118,7 @@ import Glibc
     }
 
     @Test func sessionPoolingWorks() async throws {
-        guard Self.available else {
-            print("PoolerTests skipped: /usr/sbin/pgbouncer is missing (scripts/install-deps.sh installs it)")
-            return
-        }
-        let bouncer = try await Bouncer(poolMode: "session")
+        guard let bouncer = try await Self.bouncer("session") else { return }
         let database = try TestDatabase.create()
         let daemon = try await DaemonHarness(
             database: database, environment: ["GALAXY_DATABASE_URL": bouncer.url(database: database.name)])
