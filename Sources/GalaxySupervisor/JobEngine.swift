@@ -196,12 +196,13 @@ public actor JobEngine {
 
     /// Called whenever this daemon becomes leader: marks what a dead daemon left running as interrupted, resumes its
     /// backfills from the ledger (same run id, no collected day fetched again), and loads recent history for
-    /// `status`. Runs this process is executing are not touched: a leader that lost its database connection and
-    /// takes the lock back is still running them.
+    /// `status` (replacing what this daemon remembers of runs it no longer executes: after a fence, another leader
+    /// may have finished them). Runs this process is executing are not touched: a leader that lost its database
+    /// connection and takes the lock back is still running them.
     public func recover(end: TradeDate) async {
         do {
             let interrupted = try await store.recoverInterrupted(except: Set(executions.keys))
-            for run in try await store.recentRuns(limit: historyLimit).reversed() where runs[run.id] == nil {
+            for run in try await store.recentRuns(limit: historyLimit).reversed() where executions[run.id] == nil {
                 runs[run.id] = RunRecord(status: run, started: .now, tasks: [])
             }
             for backfill in interrupted {
