@@ -20,8 +20,11 @@ public typealias KRXSourceFactory =
 /// then (unless cancelled) write the day in one transaction and report `STATUS=`/`X_GALAXY_PROGRESS=` →
 /// `STOPPING=1`.
 ///
-/// Errors that concern one day (a malformed answer, a 5xx that outlasted the retries, a day not yet published) fail
-/// that day — recorded `failed` with the reason — and the run goes on. Errors that would recur on every request stop
+/// Each fetched day is weighed against the calendar (`DayVerdict`): `collected`, `no_session`, `pending` (an answer
+/// without prices that may be premature) or `failed` (calendar and source disagree). Days the source has not
+/// published yet (the Open API's today) are not fetched and get no ledger row: the next daily run collects them.
+/// Errors that concern one day (a malformed answer, a 5xx that outlasted the retries) fail that day — recorded
+/// `failed` with the reason — and the run goes on. Errors that would recur on every request stop
 /// the run after recording the current day: a block page (69), refused credentials (77), a spent Open API quota or a
 /// lost database (75).
 public final class CollectorRun {

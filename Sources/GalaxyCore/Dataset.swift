@@ -67,7 +67,4 @@ public enum DayStatus: String, Sendable, Codable, CaseIterable {
     /// days of the source's publication (the Open API publishes a day the next morning and answers nothing before).
     /// Not settled: the next daily run's healing and backfills fetch it again; `last_error` says until when.
     case pending
-
-    /// Whether the ledger's answer is final: `collected` and `no_session` days are never fetched again unforced.
-    public var isSettled: Bool { self == .collected || self == .noSession }
 }
