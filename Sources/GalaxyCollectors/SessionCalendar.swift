@@ -26,8 +26,9 @@ struct SessionCalendar {
 
     func verdict(on date: TradeDate) -> CalendarVerdict {
         if let portal {
-            if portal.sessions.contains(date) { return .trading(because: "the KOSPI index lists a session (MDCSTAT00301)") }
-            if portal.closed.contains(date) { return .closed(because: "the KOSPI index lists no session (MDCSTAT00301)") }
+            let index = "the KOSPI index (MDCSTAT00301)"
+            if portal.sessions.contains(date) { return .trading(because: "\(index) lists a session") }
+            if portal.closed.contains(date) { return .closed(because: "\(index) lists no session") }
         }
         guard let evidence = ledger[date] else { return .unknown }
         let names = { (datasets: [Dataset]) in datasets.map(\.rawValue).joined(separator: ", ") }

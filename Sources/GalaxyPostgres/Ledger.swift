@@ -57,8 +57,8 @@ public struct Ledger {
     }
 
     /// Days of `range` the ledger has no settled answer for (no row, `failed` or `pending`): what backfill and the
-    /// daily self-healing still have to fetch, oldest first. Weekends are included: whether a date traded is the source's
-    /// to say, and the collector records `no_session` for it.
+    /// daily self-healing still have to fetch, oldest first. Weekends are included: whether a date traded is the
+    /// source's to say, and the collector records `no_session` for it.
     public func unsettledDays(_ dataset: Dataset, in range: DateRange) throws(PostgresError) -> [TradeDate] {
         let result = try connection.query(
             """

@@ -32,7 +32,8 @@ struct ClosedDayTests {
     func holidayRowsAreNoSession() async throws {
         try await withFixture { fixture in
             for dataset in [Dataset.price, .etfPrice] {
-                let outcome = try await fixture.collect(.dataset(dataset), .date(holiday, heal: 0), environment: openAPI)
+                let outcome = try await fixture.collect(
+                    .dataset(dataset), .date(holiday, heal: 0), environment: openAPI)
                 #expect(outcome.exitCode == .success, "\(dataset): \(outcome)")
                 #expect(outcome.progress.rows == 0)
             }
@@ -48,7 +49,7 @@ struct ClosedDayTests {
         }
     }
 
-    @Test("soon after publication a holiday's \"\" rows are pending until the calendar (the portal's sector day) says closed")
+    @Test("soon after publication a holiday's \"\" rows are pending until the calendar (portal sector) says closed")
     func holidayPendingUntilTheCalendarSaysClosed() async throws {
         try await withFixture { fixture in
             let monday = TradeDate("2024-03-04")!  // the holiday (Friday 03-01) is three days old: provisional

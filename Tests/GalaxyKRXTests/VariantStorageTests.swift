@@ -94,7 +94,8 @@ struct VariantStorageTests {
         _ request: CollectorRequest, _ configuration: GalaxyConfiguration, _ client: KRXClientConfiguration,
         _ logger: Logger
     ) -> CollectorOutcome {
-        CollectorRun(request: request, configuration: configuration, logger: logger) { dataset, configuration, store, logger in
+        CollectorRun(request: request, configuration: configuration, logger: logger) {
+            dataset, configuration, store, logger in
             let limiter = RateLimiter(rate: 0)
             return configuration.source(for: dataset) == .portal
                 ? try KRXPortalClient(configuration: client, limiter: limiter, breakerStore: store, logger: logger)
