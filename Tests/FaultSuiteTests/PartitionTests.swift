@@ -152,8 +152,9 @@ struct NetworkLab {
 
     private func partition(_ lab: NetworkLab, _ cluster: PrivateCluster) async throws {
         let (port, local) = try await prepare(cluster, lab)
-        // Multi-host conninfo with target_session_attrs=read-write, as for a Patroni pair: each host lists its own
-        // side's address first and the other side's second (unreachable from it, so libpq moves on).
+        // Multi-host conninfo with target_session_attrs=read-write, as for a Patroni pair. a lists its own side's
+        // address first; b lists a's side first, which has no route from b, so every connection b (and its
+        // collectors) makes goes through libpq's move to the next host.
         func url(_ first: String, _ second: String) -> String {
             "postgresql://galaxy:partition-pw@\(first):\(port),\(second):\(port)/galaxy?target_session_attrs=read-write"
         }
@@ -171,7 +172,7 @@ struct NetworkLab {
             environment: simEnvironment(NetworkLab.dbForA), launcher: lab.exec(lab.a))
         defer { a.finish() }
         let b = try await FaultDaemon(
-            databaseURL: url(NetworkLab.dbForB, NetworkLab.dbForA), sim: sim, attempts: 8,
+            databaseURL: url(NetworkLab.dbForA, NetworkLab.dbForB), sim: sim, attempts: 8,
             environment: simEnvironment(NetworkLab.dbForB), launcher: lab.exec(lab.b), waitForLeadership: false)
         defer { b.finish() }
         let aName = "pid \(a.process.pid) at \(NetworkLab.addressA)"
