@@ -105,10 +105,10 @@ public enum GalaxyDaemon {
         /// lease, and fences itself when the lease runs out or another galaxyd holds the lock.
         @Sendable func checkLeadership() async {
             let wasLeader = leader.value
-            let sentAt = ContinuousClock.now
-            let remaining = leadership.remaining(at: sentAt)
-            let verdict: LeaderLock.Verdict = wasLeader && remaining == .zero
-                ? .unreachable("no time left")
+            let now = ContinuousClock.now
+            let remaining = leadership.remaining(at: now)
+            let (verdict, sentAt) = wasLeader && remaining == .zero
+                ? (.unreachable("no time left"), now)
                 : await leaderLock.check(within: wasLeader ? remaining : LeaderLock.lease)
             switch verdict {
             case .held(let name):
