@@ -60,9 +60,11 @@ public struct SimulatorConfiguration: Sendable {
     public var clock: SimulatorClock
     /// Faults in force from the start.
     public var faults: [FaultRule]
-    /// Common stocks generated over the whole history (preferred shares come on top).
+    /// Listed shares (rows of the whole-market screen) at the end of the calibrated history; every year's listing
+    /// counts scale with it (2,900 is KRX's size, docs/krx-sim.md).
     public var stockCount: Int
-    /// ETFs generated over the whole history.
+    /// Listed ETFs at the end of the calibrated history (1,100 is KRX's size); ETNs and ELWs scale with the
+    /// market too.
     public var etfCount: Int
     /// Whether the Open API answers a Saturday like a weekday holiday (one `""` row per listed issue) instead of an
     /// empty list: reports from Open API users disagree, so both are simulated. Sundays are always empty.
@@ -84,8 +86,8 @@ public struct SimulatorConfiguration: Sendable {
         sessionLifetime: Duration = .seconds(3600),
         clock: SimulatorClock = .system,
         faults: [FaultRule] = [],
-        stockCount: Int = 2_900,
-        etfCount: Int = 1_000,
+        stockCount: Int = Calibration.defaultStocks,
+        etfCount: Int = Calibration.defaultETFs,
         threads: Int = 2,
         log: (@Sendable (String) -> Void)? = nil
     ) {

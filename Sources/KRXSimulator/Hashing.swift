@@ -1,3 +1,5 @@
+import Foundation
+
 /// Deterministic hashing: every synthetic value is a pure function of (seed, entity, day, purpose), so the same
 /// request answers byte-identically in any process, at any time, without precomputing history.
 enum Hash {
@@ -55,4 +57,9 @@ struct SeededGenerator: RandomNumberGenerator, Sendable {
         range.lowerBound + Int(next() % UInt64(range.upperBound - range.lowerBound + 1))
     }
     mutating func pick<T>(_ items: [T]) -> T { items[Int(next() % UInt64(items.count))] }
+    /// Standard normal (Box–Muller).
+    mutating func normal() -> Double {
+        let u = max(unit(), 1e-12)
+        return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * unit())
+    }
 }

@@ -61,7 +61,9 @@ public final class KRXSimulator: Sendable {
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                // TCP_NODELAY lives at IPPROTO_TCP: `.socketOption(.tcp_nodelay)` would set SOL_SOCKET option 1,
+                // SO_DEBUG, which needs CAP_NET_ADMIN — every connection of an unprivileged krx-sim failed.
+                .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)

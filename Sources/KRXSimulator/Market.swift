@@ -93,28 +93,6 @@ enum Fixed {
         let q = Int64((n + d / 2) / d)
         return negative ? -q : q
     }
-
-    /// KRX stock tick size (2023 table).
-    static func tick(_ price: Int64) -> Int64 {
-        switch price {
-        case ..<2_000: 1
-        case ..<5_000: 5
-        case ..<20_000: 10
-        case ..<50_000: 50
-        case ..<200_000: 100
-        case ..<500_000: 500
-        default: 1_000
-        }
-    }
-
-    static func roundTick(_ price: Double) -> Int64 {
-        let p = Int64(max(1, min(price, 5e9)).rounded())
-        let t = tick(p)
-        return max(t, (p + t / 2) / t * t)
-    }
-
-    static func floorTick(_ p: Int64) -> Int64 { max(1, p / tick(p) * tick(p)) }
-    static func ceilTick(_ p: Int64) -> Int64 { (p + tick(p) - 1) / tick(p) * tick(p) }
 }
 
 /// The whole synthetic exchange: universe, calendar and prices, all pure functions of the seed.
@@ -130,6 +108,10 @@ public final class SimulatedMarket: Sendable {
     public let allStocks: [SimStock]
     /// Every ETF ever listed, sorted by `ISU_ABBRV`.
     public let allETFs: [SimETF]
+    /// Every ETN ever listed, sorted by `ISU_ABBRV`.
+    public let allETNs: [SimETN]
+    /// The size of this market against the calibrated default (`stockCount / Calibration.defaultStocks`).
+    let stockScale: Double
     private let stockIndex: [String: Int]
     private let etfIndex: [String: Int]
 
@@ -139,14 +121,24 @@ public final class SimulatedMarket: Sendable {
     static let etfOctaves: [(period: Int, amplitude: Double)] = [(1200, 0.45), (200, 0.18), (30, 0.06), (5, 0.015)]
     static let indexOctaves: [(period: Int, amplitude: Double)] = [(1500, 0.5), (300, 0.2), (40, 0.06), (5, 0.012)]
 
-    public init(seed: UInt64, stockCount: Int = 2_900, etfCount: Int = 1_000) {
+    /// The session index from which one tick table serves every market.
+    private let unifiedTickSession: Int
+
+    /// `stockCount` and `etfCount` are the sizes at the end of the calibrated history; the past scales with them.
+    public init(
+        seed: UInt64, stockCount: Int = Calibration.defaultStocks, etfCount: Int = Calibration.defaultETFs
+    ) {
         self.seed = seed
         let calendar = TradingCalendar()
         self.calendar = calendar
+        unifiedTickSession = (calendar.sessionIndex(onOrBefore: Calibration.unifiedTicksSince.adding(days: -1)) ?? 0) + 1
         let stocks = UniverseBuilder.stocks(seed: seed, count: stockCount, calendar: calendar)
         allStocks = stocks
         allETFs = UniverseBuilder.etfs(
             seed: seed, count: etfCount, calendar: calendar, taken: Set(stocks.map(\.ticker)))
+        allETNs = UniverseBuilder.etns(
+            seed: seed, scale: Double(etfCount) / Double(Calibration.defaultETFs), calendar: calendar)
+        stockScale = Double(stockCount) / Double(Calibration.defaultStocks)
         stockIndex = Dictionary(uniqueKeysWithValues: allStocks.enumerated().map { ($1.ticker, $0) })
         etfIndex = Dictionary(uniqueKeysWithValues: allETFs.enumerated().map { ($1.ticker, $0) })
     }
@@ -196,10 +188,16 @@ public final class SimulatedMarket: Sendable {
         return stockDay(stock, session: t, date: date)
     }
 
-    /// Listed shares of `stock` on `date`: occasional issues at year boundaries.
+    /// Listed shares of `stock` on `date`: occasional issues at year boundaries, multiplied on a split.
     public func listedShares(of stock: SimStock, on date: SimDate) -> Int64 {
         let index = min(max(date.year - 1990, 0), stock.sharesByYear.count - 1)
-        return stock.sharesByYear[index]
+        let split = stock.splitDate.map { date >= $0 } ?? false
+        return stock.sharesByYear[index] * (split ? stock.splitRatio : 1)
+    }
+
+    /// The tick table of `stock` on session t.
+    func ticks(_ stock: SimStock, _ t: Int) -> TickTable {
+        t >= unifiedTickSession ? .unified : stock.market == .kospi ? .kospiBefore2023 : .kosdaqBefore2023
     }
 
     /// The stock's valuation on a trading day (nil otherwise).
@@ -222,7 +220,8 @@ public final class SimulatedMarket: Sendable {
                 dividendYieldHundredths: Fixed.ratio(commonDividend * 10_000, day.close))
         }
         let eps: Int64? = loss || earnings <= 0 ? nil : earnings
-        let bps: Int64? = book > 0 ? book : nil
+        // Capital impairment: no BPS (about one company in fifty; estimate).
+        let bps: Int64? = book > 0 && Hash.unit(stock.key, 0xF6, fiscalYear) >= 0.02 ? book : nil
         return StockValuation(
             close: day.close, eps: eps, perHundredths: eps.map { Fixed.ratio(day.close * 100, $0) }, bps: bps,
             pbrHundredths: bps.map { Fixed.ratio(day.close * 100, $0) }, dps: dps,
@@ -237,17 +236,16 @@ public final class SimulatedMarket: Sendable {
     /// The daily price limit: ±30% since 2015-06-15, ±15% from 1998-12-07, ±12% before; KONEX ±15%.
     static func limitPercent(market: SimMarket, date: SimDate) -> Int64 {
         if market == .konex { return 15 }
-        if date.dayNumber >= day20150615 { return 30 }
-        if date.dayNumber >= day19981207 { return 15 }
+        if date >= Calibration.limit30Since { return 30 }
+        if date >= Calibration.limit15Since { return 15 }
         return 12
     }
 
-    static let day20150615 = SimDate(year: 2015, month: 6, day: 15)!.dayNumber
-    static let day19981207 = SimDate(year: 1998, month: 12, day: 7)!.dayNumber
-
-    func upperLimit(_ previous: Int64, percent: Int64) -> Int64 { Fixed.floorTick(previous * (100 + percent) / 100) }
-    func lowerLimit(_ previous: Int64, percent: Int64) -> Int64 {
-        Fixed.ceilTick((previous * (100 - percent) + 99) / 100)
+    func upperLimit(_ previous: Int64, percent: Int64, _ ticks: TickTable) -> Int64 {
+        min(Calibration.maximumPrice, ticks.floor(previous * (100 + percent) / 100))
+    }
+    func lowerLimit(_ previous: Int64, percent: Int64, _ ticks: TickTable) -> Int64 {
+        ticks.ceil((previous * (100 - percent) + 99) / 100)
     }
 
     private func shockIndex(_ stock: SimStock, _ t: Int) -> Int? {
@@ -255,18 +253,38 @@ public final class SimulatedMarket: Sendable {
     }
 
     private func level(_ stock: SimStock, _ t: Int) -> Double {
-        var value = stock.logBase + walk(stock.key, Self.octaves, daily: 0.02, t)
+        shifted(stock, stock.logBase + walk(stock.key, Self.octaves, daily: 0.02, t), t)
+    }
+
+    /// `value` plus the limit moves up to t, less the split.
+    private func shifted(_ stock: SimStock, _ value: Double, _ t: Int) -> Double {
+        var value = value
         var last = -1
         for (i, s) in stock.shockSessions.enumerated() {
             if Int(s) > t { break }
             last = i
         }
         if last >= 0 { value += stock.shockShifts[last] }
+        if stock.splitSession >= 0 && t >= stock.splitSession { value -= stock.logSplit }
         return value
     }
 
+    /// `(close(t - 1), close(t))` when both are plain walk days (no halt at t - 1, no limit move, no split), else nil.
+    private func plainCloses(_ stock: SimStock, _ t: Int) -> (Int64, Int64)? {
+        guard t != stock.splitSession, shockIndex(stock, t) == nil, shockIndex(stock, t - 1) == nil,
+            !isHalted(stock, t - 1)
+        else { return nil }
+        let (before, now) = walkPair(stock.key, Self.octaves, daily: 0.02, t)
+        return (
+            ticks(stock, t - 1).round(exp(shifted(stock, stock.logBase + before, t - 1))),
+            ticks(stock, t).round(exp(shifted(stock, stock.logBase + now, t)))
+        )
+    }
+
+    /// Halted or untraded: by chance, and for the three sessions before a split.
     private func isHalted(_ stock: SimStock, _ t: Int) -> Bool {
-        t > stock.listingSession && Hash.unit(stock.key, 0x4A17, t) < stock.haltProbability
+        if stock.splitSession >= 0 && t < stock.splitSession && t >= stock.splitSession - 3 { return true }
+        return t > stock.listingSession && Hash.unit(stock.key, 0x4A17, t) < stock.haltProbability
     }
 
     /// The close of session t: halted sessions keep the previous close, limit sessions sit exactly on the limit.
@@ -274,58 +292,81 @@ public final class SimulatedMarket: Sendable {
         var t = session
         while shockIndex(stock, t) == nil && isHalted(stock, t) { t -= 1 }
         if let i = shockIndex(stock, t) {
-            let previous = close(stock, t - 1)
+            let previous = basePrice(stock, t)
             let percent = limitPercent(stock, session: t)
-            return stock.shockUp[i] ? upperLimit(previous, percent: percent) : lowerLimit(previous, percent: percent)
+            let ticks = ticks(stock, t)
+            return stock.shockUp[i] ? upperLimit(previous, percent: percent, ticks)
+                : lowerLimit(previous, percent: percent, ticks)
         }
-        return Fixed.roundTick(exp(level(stock, t)))
+        return ticks(stock, t).round(exp(level(stock, t)))
+    }
+
+    /// The reference price of session t (기준가): the previous close, divided by the ratio on a split's first session.
+    func basePrice(_ stock: SimStock, _ t: Int) -> Int64 {
+        let previous = close(stock, t - 1)
+        guard t == stock.splitSession else { return previous }
+        return ticks(stock, t).round(Double(previous) / Double(stock.splitRatio))
     }
 
     func stockDay(_ stock: SimStock, session t: Int, date: SimDate) -> StockDay {
-        let previous = close(stock, t - 1)
         let shares = listedShares(of: stock, on: date)
         let shock = shockIndex(stock, t)
         if shock == nil && isHalted(stock, t) {
+            let previous = basePrice(stock, t)
             return StockDay(
                 date: date, open: 0, high: 0, low: 0, close: previous, previousClose: previous, volume: 0, value: 0,
                 listedShares: shares, fluctuation: .noTrade)
         }
-        let c = close(stock, t)
+        let (previous, c) = plainCloses(stock, t) ?? (basePrice(stock, t), close(stock, t))
         let percent = limitPercent(stock, session: t)
-        let upper = upperLimit(previous, percent: percent)
-        let lower = lowerLimit(previous, percent: percent)
+        let ticks = ticks(stock, t)
+        let upper = upperLimit(previous, percent: percent, ticks)
+        let lower = lowerLimit(previous, percent: percent, ticks)
         let h1 = Hash.unit(stock.key, 0x0A, t)
         let h2 = Hash.unit(stock.key, 0x0B, t)
         let h3 = Hash.unit(stock.key, 0x0C, t)
         let h4 = Hash.unit(stock.key, 0x0D, t)
-        var open = min(upper, max(lower, Fixed.roundTick(Double(previous) * (1 + (h1 - 0.5) * 0.03))))
+        var open = min(upper, max(lower, ticks.round(Double(previous) * (1 + (h1 - 0.5) * 0.03))))
         var high: Int64
         var low: Int64
         let code: FluctuationCode
         if let shock {
             if stock.shockUp[shock] {
                 code = .upperLimit
-                open = min(c, Fixed.roundTick(Double(previous) * (1 + h1 * 0.2)))
+                open = min(c, ticks.round(Double(previous) * (1 + h1 * 0.2)))
                 high = c
-                low = max(lower, min(open, Fixed.floorTick(Int64(Double(previous) * (1 - h3 * 0.02)))))
+                low = max(lower, min(open, ticks.floor(Int64(Double(previous) * (1 - h3 * 0.02)))))
             } else {
                 code = .lowerLimit
-                open = max(c, Fixed.roundTick(Double(previous) * (1 - h1 * 0.2)))
+                open = max(c, ticks.round(Double(previous) * (1 - h1 * 0.2)))
                 low = c
-                high = min(upper, max(open, Fixed.ceilTick(Int64(Double(previous) * (1 + h2 * 0.02)))))
+                high = min(upper, max(open, ticks.ceil(Int64(Double(previous) * (1 + h2 * 0.02)))))
             }
         } else {
             code = c > previous ? .up : c < previous ? .down : .unchanged
-            high = min(upper, Fixed.ceilTick(Int64(Double(max(open, c)) * (1 + h2 * 0.02))))
-            low = max(lower, Fixed.floorTick(Int64(Double(min(open, c)) * (1 - h3 * 0.02))))
+            high = min(upper, ticks.ceil(Int64(Double(max(open, c)) * (1 + h2 * 0.02))))
+            low = max(lower, ticks.floor(Int64(Double(min(open, c)) * (1 - h3 * 0.02))))
         }
         high = max(high, open, c)
         low = min(low, open, c)
-        let volume = max(1, Int64(stock.baseVolume * exp((h4 - 0.5) * 1.6) * (shock == nil ? 1 : 3)))
         let average = Double(open + high + low + c) / 4
+        let volume = Self.volume(
+            shares: shares, turnover: stock.turnover, average: average, h4, Hash.unit(stock.key, 0x0D1, t),
+            spike: shock == nil ? 1 : 4)
         return StockDay(
             date: date, open: open, high: high, low: low, close: c, previousClose: previous, volume: volume,
             value: Int64(Double(volume) * average), listedShares: shares, fluctuation: code)
+    }
+
+    /// A day's volume: the median turnover × a log-uniform day factor (×0.45…×2.2), a spike on one day in 70 and on
+    /// limit days, bounded by the turnover, value and volume ceilings real KRX issues stay under.
+    static func volume(
+        shares: Int64, turnover: Double, average: Double, _ h: Double, _ h2: Double, spike: Double
+    ) -> Int64 {
+        let factor = exp((h - 0.5) * 1.6) * (h2 > 0.985 ? 5 : 1) * spike
+        var volume = Double(shares) * min(turnover * factor, Calibration.maximumTurnover)
+        volume = min(volume, Calibration.maximumValue / max(1, average), Double(Calibration.maximumVolume))
+        return max(1, Int64(volume))
     }
 
     // MARK: ETFs
@@ -348,72 +389,118 @@ public final class SimulatedMarket: Sendable {
     }
 
     private func navHundredths(_ etf: SimETF, _ t: Int) -> Int64 {
-        Int64((exp(etf.logBase + walk(etf.key, Self.etfOctaves, daily: 0.012, t)) * 100).rounded())
+        let move = walk(etf.key, Self.etfOctaves, daily: 0.012, t) * etf.volatility
+        return Int64((exp(etf.logBase + move) * 100).rounded())
     }
 
     private func etfClose(_ etf: SimETF, _ session: Int) -> Int64 {
         var t = session
         while etfHalted(etf, t) { t -= 1 }
-        let nav = Double(navHundredths(etf, t)) / 100
-        let price = nav * (1 + 0.004 * (Hash.unit(etf.key, 0x0E, t) - 0.5))
-        let tick: Double = price < 2_000 ? 1 : 5
-        return max(1, Int64((price / tick).rounded() * tick))
+        return etfPrice(etf, navHundredths(etf, t), t)
     }
 
-    func indexHundredths(_ etf: SimETF, _ t: Int) -> Int64 {
-        Int64((exp(etf.indexLogBase + walk(etf.indexKey, Self.indexOctaves, daily: 0.01, t)) * 100).rounded())
+    /// The traded price of session t around its NAV.
+    private func etfPrice(_ etf: SimETF, _ navHundredths: Int64, _ t: Int) -> Int64 {
+        TickTable.fund.round(Double(navHundredths) / 100 * (1 + 0.004 * (Hash.unit(etf.key, 0x0E, t) - 0.5)))
     }
 
     func etfDay(_ etf: SimETF, session t: Int, date: SimDate) -> ETFDay {
-        let previous = etfClose(etf, t - 1)
+        // NAV and index at t - 1 and t in one pass each (see walkPair); halts fall back to the general path.
+        let (navBefore, navNow) = walkPair(etf.key, Self.etfOctaves, daily: 0.012, t)
+        func hundredths(_ move: Double) -> Int64 { Int64((exp(etf.logBase + move * etf.volatility) * 100).rounded()) }
+        let nav = hundredths(navNow)
+        let previous = etfHalted(etf, t - 1) ? etfClose(etf, t - 1) : etfPrice(etf, hundredths(navBefore), t - 1)
         let shares = listedShares(of: etf, on: date)
-        let nav = navHundredths(etf, t)
         let netAssets = Hash.unit(etf.key, 0x0F, t) < 0.003 ? 0 : nav * shares / 100
-        let index = etf.indexPublished ? indexHundredths(etf, t) : nil
-        let indexPrevious = etf.indexPublished ? indexHundredths(etf, t - 1) : nil
+        var index: Int64? = nil
+        var indexPrevious: Int64? = nil
+        if etf.indexPublished {
+            let (before, now) = walkPair(etf.indexKey, Self.indexOctaves, daily: 0.01, t)
+            index = Int64((exp(etf.indexLogBase + now) * 100).rounded())
+            indexPrevious = Int64((exp(etf.indexLogBase + before) * 100).rounded())
+        }
         if etfHalted(etf, t) {
             return ETFDay(
                 date: date, open: 0, high: 0, low: 0, close: previous, previousClose: previous, navHundredths: nav,
                 volume: 0, value: 0, listedShares: shares, netAssets: netAssets, fluctuation: .noTrade,
                 indexCloseHundredths: index, indexPreviousCloseHundredths: indexPrevious)
         }
-        let c = etfClose(etf, t)
-        let tick: Int64 = c < 2_000 ? 1 : 5
-        func onTick(_ x: Double) -> Int64 { max(1, Int64((x / Double(tick)).rounded()) * tick) }
-        let open = onTick(Double(previous) * (1 + (Hash.unit(etf.key, 0x1A, t) - 0.5) * 0.01))
-        let high = max(open, c, onTick(Double(max(open, c)) * (1 + Hash.unit(etf.key, 0x1B, t) * 0.008)))
-        let low = min(open, c, onTick(Double(min(open, c)) * (1 - Hash.unit(etf.key, 0x1C, t) * 0.008)))
-        let volume = max(1, Int64(etf.baseVolume * exp((Hash.unit(etf.key, 0x1D, t) - 0.5) * 2)))
+        let c = etfPrice(etf, nav, t)
+        let ticks = TickTable.fund
+        let spread = 0.008 * etf.volatility
+        let open = ticks.round(Double(previous) * (1 + (Hash.unit(etf.key, 0x1A, t) - 0.5) * 0.01 * etf.volatility))
+        let high = max(open, c, ticks.round(Double(max(open, c)) * (1 + Hash.unit(etf.key, 0x1B, t) * spread)))
+        let low = min(open, c, ticks.round(Double(min(open, c)) * (1 - Hash.unit(etf.key, 0x1C, t) * spread)))
+        let average = Double(open + high + low + c) / 4
+        let volume = Self.volume(
+            shares: shares, turnover: etf.turnover, average: average, Hash.unit(etf.key, 0x1D, t),
+            Hash.unit(etf.key, 0x1E, t), spike: 1)
         return ETFDay(
             date: date, open: open, high: high, low: low, close: c, previousClose: previous, navHundredths: nav,
-            volume: volume, value: Int64(Double(volume) * Double(open + high + low + c) / 4), listedShares: shares,
+            volume: volume, value: Int64(Double(volume) * average), listedShares: shares,
             netAssets: netAssets, fluctuation: c > previous ? .up : c < previous ? .down : .unchanged,
             indexCloseHundredths: index, indexPreviousCloseHundredths: indexPrevious)
     }
 
     // MARK: Indices
 
-    /// Sessions of the index `code` (e.g. `"1001"` for KOSPI: `indIdx` + `indIdx2`) in `from...to`, newest
+    /// Sessions of the index `code` (`IND_TP_CD` + `IDX_IND_CD`, e.g. `"1001"` for KOSPI) in `from...to`, newest
     /// first as MDCSTAT00301 lists them.
     public func indexDays(code: String, from: SimDate, through to: SimDate) -> [IndexDay] {
-        let key = Hash.combine(seed, Hash.string("INDEX" + code))
-        let base = code == "1001" ? log(2_300.0) : log(500.0) + Hash.unit(key) * log(4.0)
+        let index = SimIndex.find(code)
+        return calendar.tradingDays(from: from, through: to).reversed().compactMap { indexDay(index, on: $0) }
+    }
+
+    /// One session of `index`; nil on a closed day.
+    func indexDay(_ index: SimIndex, on date: SimDate) -> IndexDay? {
+        guard calendar.isTradingDay(date), let t = calendar.sessionIndex(onOrBefore: date) else { return nil }
+        let key = Hash.combine(seed, Hash.string("INDEX" + index.code))
+        let base = log(index.level)
         func close(_ t: Int) -> Int64 {
             Int64((exp(base + walk(key, Self.indexOctaves, daily: 0.012, t)) * 100).rounded())
         }
-        return calendar.tradingDays(from: from, through: to).reversed().compactMap { date -> IndexDay? in
-            guard let t = calendar.sessionIndex(onOrBefore: date) else { return nil }
-            let c = close(t)
-            let previous = close(t - 1)
-            let open = Int64(Double(previous) * (1 + (Hash.unit(key, 0x2A, t) - 0.5) * 0.01))
-            let high = max(open, c) + Int64(Double(c) * 0.006 * Hash.unit(key, 0x2B, t))
-            let low = min(open, c) - Int64(Double(c) * 0.006 * Hash.unit(key, 0x2C, t))
-            let volume = Int64(4e8 * exp(Hash.unit(key, 0x2D, t)))
-            return IndexDay(
-                date: date, openHundredths: open, highHundredths: high, lowHundredths: low, closeHundredths: c,
-                previousCloseHundredths: previous, volume: volume, value: volume * 25_000,
-                marketCap: c * 1_000_000_000_0)
+        let c = close(t)
+        let previous = close(t - 1)
+        let open = Int64(Double(previous) * (1 + (Hash.unit(key, 0x2A, t) - 0.5) * 0.01))
+        let high = max(open, c) + Int64(Double(c) * 0.006 * Hash.unit(key, 0x2B, t))
+        let low = min(open, c) - Int64(Double(c) * 0.006 * Hash.unit(key, 0x2C, t))
+        let volume = Int64(index.volume * exp(Hash.unit(key, 0x2D, t) - 0.5))
+        let level = Double(c) / 100 / index.level
+        return IndexDay(
+            date: date, openHundredths: open, highHundredths: high, lowHundredths: low, closeHundredths: c,
+            previousCloseHundredths: previous, volume: volume, value: Int64(Double(volume) * index.averagePrice),
+            marketCap: Int64(index.marketCap * level))
+    }
+
+    /// `(walk(t - 1), walk(t))`, bit for bit, at about half the cost of two calls: neighbouring sessions share
+    /// their spline knots in every octave but the shortest now and then, and every row needs the previous close.
+    private func walkPair(
+        _ key: UInt64, _ octaves: [(period: Int, amplitude: Double)], daily: Double, _ t: Int
+    ) -> (Double, Double) {
+        var before = 0.0
+        var now = 0.0
+        for (octave, (period, amplitude)) in octaves.enumerated() {
+            let purpose = UInt64(octave + 1) &* 0x1000
+            let knot = t >= 0 ? t / period : (t - period + 1) / period
+            let a = Hash.unit(key, purpose, knot) * 2 - 1
+            let b = Hash.unit(key, purpose, knot + 1) * 2 - 1
+            let fraction = Double(t - knot * period) / Double(period)
+            let s = fraction * fraction * (3 - 2 * fraction)
+            now += amplitude * (a + (b - a) * s)
+            let u = t - 1
+            let knotBefore = u >= 0 ? u / period : (u - period + 1) / period
+            if knotBefore == knot {
+                let f = Double(u - knot * period) / Double(period)
+                let s = f * f * (3 - 2 * f)
+                before += amplitude * (a + (b - a) * s)
+            } else {
+                let a0 = Hash.unit(key, purpose, knotBefore) * 2 - 1
+                let f = Double(u - knotBefore * period) / Double(period)
+                let s = f * f * (3 - 2 * f)
+                before += amplitude * (a0 + (a - a0) * s)
+            }
         }
+        return (before + daily * (Hash.unit(key, 0x77, t - 1) - 0.5), now + daily * (Hash.unit(key, 0x77, t) - 0.5))
     }
 
     private func walk(_ key: UInt64, _ octaves: [(period: Int, amplitude: Double)], daily: Double, _ t: Int) -> Double {

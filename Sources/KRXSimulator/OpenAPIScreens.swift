@@ -84,10 +84,16 @@ struct OpenAPIScreens: Sendable {
             w.text("SECUGRP_NM", stock.securityGroup)
             w.text("SECT_TP_NM", stock.tier.isEmpty ? "-" : stock.tier)
             w.text("KIND_STKCERT_TP_NM", stock.kind)
-            w.text("PARVAL", stock.parValue.replacingOccurrences(of: ",", with: ""))
+            w.text("PARVAL", Self.plainParValue(stock.parValue(on: date)))
             w.plain("LIST_SHRS", market.listedShares(of: stock, on: date))
             w.endRow()
         }
+    }
+
+    /// The Open API writes `PARVAL` without grouping and decimals without their leading zero (`"1000"`, `".25"`).
+    static func plainParValue(_ portal: String) -> String {
+        let plain = portal.replacingOccurrences(of: ",", with: "")
+        return plain.hasPrefix("0.") ? String(plain.dropFirst()) : plain
     }
 
     private func etfPrices(_ w: inout JSONWriter, _ date: SimDate) {

@@ -44,6 +44,10 @@ struct PortalScreens: Sendable {
         case "MDCSTAT01701": return stockHistory(form: form, units: units, now: currentDateTime)
         case "MDCSTAT03502": return valuationHistory(form: form, now: currentDateTime)
         case "MDCSTAT04501": return etfHistory(form: form, units: units, now: currentDateTime)
+        case "MDCSTAT06701": return etnMaster(now: currentDateTime)
+        case "MDCSTAT08501": return elwMaster(now: currentDateTime)
+        case "MDCSTAT00401": return indexMaster(form: form, now: currentDateTime)
+        case "MDCSTAT00101": return indexPrices(form: form, now: currentDateTime)
         default: return nil
         }
     }
@@ -126,7 +130,7 @@ struct PortalScreens: Sendable {
                 w.text("SECUGRP_NM", stock.securityGroup)
                 w.text("SECT_TP_NM", stock.tier)
                 w.text("KIND_STKCERT_TP_NM", stock.kind)
-                w.text("PARVAL", stock.parValue)
+                w.text("PARVAL", stock.parValue(on: session))
                 w.grouped("LIST_SHRS", market.listedShares(of: stock, on: session))
                 w.endRow()
             }
@@ -439,6 +443,137 @@ struct PortalScreens: Sendable {
                     w.dash("FLUC_TP_CD1")
                     w.dash("CMPPREVDD_IDX")
                     w.dash("IDX_FLUC_RT")
+                }
+                w.endRow()
+            }
+        }
+        w.endEnvelope(currentDateTime: now)
+        return w.bytes
+    }
+
+    // MARK: MDCSTAT06701 — ETN 전종목 기본정보, MDCSTAT08501 — ELW 전종목 기본정보 (current snapshots)
+
+    func etnMaster(now: String) -> [UInt8] {
+        var w = JSONWriter(capacity: 200_000)
+        w.beginEnvelope("output")
+        if let session = market.calendar.tradingDay(onOrBefore: today) {
+            for etn in market.allETNs where etn.isListed(on: session) {
+                w.beginRow()
+                w.text("ISU_CD", etn.isin)
+                w.text("ISU_SRT_CD", etn.ticker)
+                w.text("ISU_NM", etn.name)
+                w.text("ISU_ABBRV", etn.abbreviation)
+                w.text("ISU_ENG_NM", etn.englishName)
+                w.text("LIST_DD", etn.listed.slashed)
+                w.text("LSTTRD_DD", etn.lastTradingDay.slashed)
+                w.text("TRACE_IDX_NM", etn.trackedIndex)
+                w.text("IDX_CALC_INST_NM", etn.indexProvider)
+                w.text("IDX_LVRG_INVRS_TP_CD", etn.leverage)
+                w.text("ETP_PROD_TP_CD", "ETN")
+                w.text("IDX_MKT_CLSS_NM", etn.region)
+                w.text("IDX_ASST_CLSS_NM", etn.assetClass)
+                w.grouped("LIST_SHRS", etn.listedShares)
+                w.text("ISUR_NM", etn.issuer)
+                w.decimal("EXPS_RTO", hundredths: etn.expenseHundredths, grouping: true)
+                w.text("TAX_TP_CD", etn.taxType)
+                w.endRow()
+            }
+        }
+        w.endEnvelope(currentDateTime: now)
+        return w.bytes
+    }
+
+    func elwMaster(now: String) -> [UInt8] {
+        var w = JSONWriter(capacity: 1_000_000)
+        w.beginEnvelope("output")
+        for elw in market.elws(on: today) {
+            w.beginRow()
+            w.text("ISU_CD", elw.isin)
+            w.text("ISU_SRT_CD", elw.ticker)
+            w.text("ISU_NM", elw.name)
+            w.text("ISU_ABBRV", elw.abbreviation)
+            w.text("ISU_ENG_NM", elw.englishName)
+            w.text("LIST_DD", elw.listed.slashed)
+            w.text("LSTTRD_DD", elw.lastTradingDay.slashed)
+            w.text("EXP_DD", elw.expiry.slashed)
+            w.text("ELW_ULY_TP_NM", "주식")
+            w.text("ULY_NM", elw.underlying)
+            w.grouped("LIST_SHRS", elw.listedShares)
+            w.text("ISUR_NM", elw.issuer)
+            w.text("ELW_CONV_RTO", elw.conversionThousandths == 10 ? "0.01" : "0.002")
+            w.text("RGHT_TP_NM", elw.isCall ? "콜" : "풋")
+            w.text("ELW_EXER_TP", "유럽형")
+            w.grouped("EXER_PRC", elw.exercisePrice)
+            w.text("LP_NM", elw.issuer)
+            w.text("ORD_SPD_RTO", "15")
+            w.text("ELW_LST_SETL_METHD", "현금결제")
+            w.endRow()
+        }
+        w.endEnvelope(currentDateTime: now)
+        return w.bytes
+    }
+
+    // MARK: MDCSTAT00401 — 전체지수 기본정보, MDCSTAT00101 — 전체지수 시세 (by idxIndMidclssCd)
+
+    func indexMaster(form: [String: String], now: String) -> [UInt8] {
+        var w = JSONWriter(capacity: 8_000)
+        w.beginEnvelope("output")
+        let group = form["idxIndMidclssCd"] ?? "02"
+        for index in SimIndex.all where index.group == group {
+            w.beginRow()
+            w.text("IDX_NM", index.name)
+            w.text("IDX_ENG_NM", index.englishName)
+            w.text("BAS_TM_CONTN", index.baseDate)
+            w.text("ANNC_TM_CONTN", index.announced)
+            w.decimal("BAS_IDX_CONTN", hundredths: index.baseValueHundredths, grouping: true)
+            w.text("CALC_CYCLE_CONTN", "1초")
+            w.text("CALC_TM_CONTN", "09:00:10 ~ 15:30:00")
+            w.grouped("COMPST_ISU_CNT", Int64(constituents(index)))
+            w.text("IND_TP_CD", index.type)
+            w.text("IDX_IND_CD", index.code3)
+            w.endRow()
+        }
+        w.endEnvelope(currentDateTime: now)
+        return w.bytes
+    }
+
+    /// The composite indices count today's listings; the others have a fixed size.
+    private func constituents(_ index: SimIndex) -> Int {
+        guard index.code3 == "001", index.type == "1" || index.type == "2",
+            let session = market.calendar.tradingDay(onOrBefore: today)
+        else { return index.constituents }
+        return market.stocks(on: session, market: index.type == "1" ? .kospi : .kosdaq).filter { !$0.isPreferred }.count
+    }
+
+    func indexPrices(form: [String: String], now: String) -> [UInt8] {
+        var w = JSONWriter(capacity: 8_000)
+        w.beginEnvelope("output")
+        let group = form["idxIndMidclssCd"] ?? "02"
+        if let date = form["trdDd"].flatMap({ SimDate($0) }) {
+            for index in SimIndex.all where index.group == group {
+                w.beginRow()
+                w.text("IDX_NM", index.name)
+                if date <= today, let day = market.indexDay(index, on: date) {
+                    let change = day.closeHundredths - day.previousCloseHundredths
+                    w.decimal("CLSPRC_IDX", hundredths: day.closeHundredths, grouping: true)
+                    w.text("FLUC_TP_CD", change > 0 ? "1" : change < 0 ? "2" : "3")
+                    w.decimal("CMPPREVDD_IDX", hundredths: change, grouping: true)
+                    w.decimal(
+                        "FLUC_RT", hundredths: Fixed.ratio(change * 10_000, day.previousCloseHundredths), grouping: true)
+                    w.decimal("OPNPRC_IDX", hundredths: day.openHundredths, grouping: true)
+                    w.decimal("HGPRC_IDX", hundredths: day.highHundredths, grouping: true)
+                    w.decimal("LWPRC_IDX", hundredths: day.lowHundredths, grouping: true)
+                    w.grouped("ACC_TRDVOL", day.volume)
+                    w.grouped("ACC_TRDVAL", day.value)
+                    w.grouped("MKTCAP", day.marketCap)
+                } else {
+                    w.dash("CLSPRC_IDX")
+                    w.text("FLUC_TP_CD", "3")
+                    for name: StaticString in ["CMPPREVDD_IDX", "FLUC_RT", "OPNPRC_IDX", "HGPRC_IDX", "LWPRC_IDX",
+                        "ACC_TRDVOL", "ACC_TRDVAL", "MKTCAP"]
+                    {
+                        w.dash(name)
+                    }
                 }
                 w.endRow()
             }

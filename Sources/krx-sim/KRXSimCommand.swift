@@ -22,7 +22,9 @@ struct KRXSim: AsyncParsableCommand {
             Routes [route name, used by --fault and the stats]:
               POST /comm/bldAttendant/getJsonData.cmd         [portal/<screen>]
                    bld=dbms/MDC/STAT/standard/MDCSTAT01501|01901|03501|03901|
-                   04301|04601|00301|01701|03502|04501,
+                   04301|04601|00301|01701|03502|04501|06701 (ETN master)|
+                   08501 (ELW master)|00401 (index master)|00101 (indices
+                   on a date),
                    dbms/comm/finder/finder_stkisu|finder_listdelisu
               GET  /comm/bldAttendant/executeForResourceBundle.cmd
                    ?key=B128.bld                         [portal/resourceBundle]
@@ -105,11 +107,11 @@ struct KRXSim: AsyncParsableCommand {
     @Option(name: .customLong("fault"), help: "Fault rule ROUTE=KIND[:PARAM][@next=N|@p=P] (repeatable).")
     var faults: [String] = []
 
-    @Option(help: "Common stocks generated over the whole history.")
+    @Option(help: "Listed shares at the end of 2026 (KRX: about 2,900); the calibrated history scales with it.")
     var stocks: Int = 2_900
 
-    @Option(help: "ETFs generated over the whole history.")
-    var etfs: Int = 1_000
+    @Option(help: "Listed ETFs at the end of 2026 (KRX: about 1,100); ETNs scale with it.")
+    var etfs: Int = 1_100
 
     @Flag(help: "Open API: answer Saturdays with \"\" rows like weekday holidays (default: an empty list).")
     var openapiSaturdayRows = false

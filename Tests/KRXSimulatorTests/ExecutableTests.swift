@@ -39,11 +39,16 @@ import Testing
     }
 
     /// Launches `krx-sim` and returns once its first stdout line (the base URL) arrived.
-    static func launch(_ arguments: [String]) async throws -> (Process, String, Exit) {
+    static func launch(_ arguments: [String], executable: URL? = nil) async throws -> (Process, String, Exit) {
         let process = Process()
         let exit = watchExit(process)
-        process.executableURL = try executable()
-        process.arguments = arguments
+        if let executable {
+            process.executableURL = executable
+            process.arguments = Array(arguments.dropFirst())
+        } else {
+            process.executableURL = try Self.executable()
+            process.arguments = arguments
+        }
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
@@ -92,6 +97,28 @@ import Testing
         #expect(stats.object?["total"] as? Int == 2)
 
         process.terminate()  // SIGTERM
+        let result = await Self.exitStatus(exit)
+        #expect(result?.0 == 0 && result?.1 == .exit)
+    }
+
+    /// krx-sim as a service account runs it (issue 18): an unprivileged process must serve every connection. With
+    /// TCP_NODELAY set at socket level (SO_DEBUG) each accepted connection failed with EACCES and was reset.
+    @Test func servesAsAnUnprivilegedUser() async throws {
+        let simulator = try Self.executable().path
+        let arguments = ["--port", "0", "--today", "2024-03-15", "--seed", "5", "--stocks", "300", "--etfs", "100"]
+        // As root, drop to nobody; as anyone else the test already runs unprivileged.
+        let launch = getuid() == 0
+            ? ["/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", simulator] + arguments
+            : [simulator] + arguments
+        let (process, baseURL, exit) = try await Self.launch(launch, executable: URL(fileURLWithPath: launch[0]))
+        defer { if process.isRunning { process.terminate() } }
+        let health = try await Curl.get(baseURL + "/_sim/health")
+        #expect(health.status == 200 && health.object?["seed"] as? Int == 5)
+        let prices = try await Curl.portal(
+            SimulatorAddress(baseURL: baseURL), form("MDCSTAT01501", "mktId=ALL&trdDd=20240315"), extra: ["--compressed"])
+        #expect(prices.status == 200 && prices.exitCode == 0)
+        #expect((250...350).contains(prices.rows("OutBlock_1")?.count ?? 0))
+        process.terminate()
         let result = await Self.exitStatus(exit)
         #expect(result?.0 == 0 && result?.1 == .exit)
     }

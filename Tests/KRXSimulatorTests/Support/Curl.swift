@@ -92,7 +92,7 @@ enum Curl {
 
     /// `POST /comm/bldAttendant/getJsonData.cmd` with a form, as pykrx sends it.
     static func portal(
-        _ sim: KRXSimulator, _ form: String, jar: String? = nil, extra: [String] = []
+        _ sim: some SimulatorEndpoint, _ form: String, jar: String? = nil, extra: [String] = []
     ) async throws -> HTTPResult {
         var arguments = [
             "-H", "Referer: https://data.krx.co.kr/contents/MDC/MDI/outerLoader/index.cmd",
@@ -105,6 +105,17 @@ enum Curl {
     static func get(_ url: String, _ extra: [String] = []) async throws -> HTTPResult {
         try await run(extra + [url])
     }
+}
+
+/// Where a simulator listens: one in this process, or a `krx-sim` process.
+protocol SimulatorEndpoint {
+    var baseURL: String { get }
+}
+
+extension KRXSimulator: SimulatorEndpoint {}
+
+struct SimulatorAddress: SimulatorEndpoint {
+    let baseURL: String
 }
 
 /// Cookie-jar files for one test, removed when the test lets go of it.
