@@ -158,7 +158,7 @@ let package = Package(
         .testTarget(
             name: "GalaxyKRXTests",
             dependencies: [
-                "GalaxyKRX", "KRXSimulator", "GalaxyTestSupport",
+                "GalaxyKRX", "GalaxyCollectors", "GalaxyPostgres", "KRXSimulator", "GalaxyTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -2,6 +2,8 @@
 # The fault suite (issue 8) alone: faults injected into real backfills (galaxyd, galaxy-collector children, krx-sim,
 # PostgreSQL) and abuse of the control socket, each scenario asserting invariants (the daemon answers or comes back,
 # nothing duplicated, nothing lost, the final database equals a fault-free run's). Prints a table of the scenarios.
+# The partition scenario (PartitionTests) builds network namespaces, so it needs root and `ip netns`; without them it
+# prints why and is skipped. Its row gives the measured fencing and takeover seconds.
 # scripts/test.sh runs the same tests with every other target.
 #
 #   scripts/fault-suite.sh                    GALAXY_FAULT_SEED=N replays other random choices (default 20260313)

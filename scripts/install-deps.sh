@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(postgresql libpq-dev libcurl4-openssl-dev libsystemd-dev zlib1g-dev libdeflate-dev tzdata pkg-config systemd
-          curl python3-pip)
+          curl python3-pip pgbouncer)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -20,8 +20,11 @@ public typealias KRXSourceFactory =
 /// then (unless cancelled) write the day in one transaction and report `STATUS=`/`X_GALAXY_PROGRESS=` →
 /// `STOPPING=1`.
 ///
-/// Errors that concern one day (a malformed answer, a 5xx that outlasted the retries, a day not yet published) fail
-/// that day — recorded `failed` with the reason — and the run goes on. Errors that would recur on every request stop
+/// Each fetched day is weighed against the calendar (`DayVerdict`): `collected`, `no_session`, `pending` (an answer
+/// without prices that may be premature) or `failed` (calendar and source disagree). Days the source has not
+/// published yet (the Open API's today) are not fetched and get no ledger row: the next daily run collects them.
+/// Errors that concern one day (a malformed answer, a 5xx that outlasted the retries) fail that day — recorded
+/// `failed` with the reason — and the run goes on. Errors that would recur on every request stop
 /// the run after recording the current day: a block page (69), refused credentials (77), a spent Open API quota or a
 /// lost database (75).
 public final class CollectorRun {
@@ -126,18 +129,24 @@ public final class CollectorRun {
             throw CollectorFailure(.sourceBlocked, error.description)
         }
 
-        let days: [TradeDate]
+        var days: [TradeDate]
+        var calendar = SessionCalendar(portal: nil, ledger: [:])
         do {
-            days = try DayPlanner(ledger: Ledger(connection)).days(for: dataset, request.days)
+            let ledger = Ledger(connection)
+            days = try DayPlanner(ledger: ledger).days(for: dataset, request.days)
+            if !DayPlanner.isMaster(dataset), !days.isEmpty {
+                calendar.ledger = try ledger.sessionEvidence(
+                    of: SessionCalendar.witnesses(for: dataset), in: DateRange(days.first!, days.last!)!)
+            }
         } catch {
             throw CollectorFailure(.temporaryFailure, "cannot read the ledger: \(error)")
         }
-        let label = "\(dataset.rawValue) \(request.days)"
+        var label = "\(dataset.rawValue) \(request.days)"
         control.start(label: label, daysTotal: days.count)
-        reporter?.report(status: "\(label): \(days.count) days to collect from \(kind.rawValue)",
-                        progress: control.progress)
-        logger.info("collecting", metadata: ["source": "\(kind.rawValue)", "daysToFetch": "\(days.count)"])
-        guard !days.isEmpty else { return control.outcome() }
+        guard !days.isEmpty else {
+            logger.info("collecting", metadata: ["source": "\(kind.rawValue)", "daysToFetch": "0"])
+            return control.outcome()
+        }
 
         let source: any KRXSource
         do {
@@ -153,7 +162,21 @@ public final class CollectorRun {
         // Best effort; a cancelled run does not wait for a request still in flight on the prefetch thread.
         defer { (source as? KRXPortalClient)?.logout(waitingAtMost: control.isCancelled ? 0.1 : 2) }
 
-        let closed = try closedDays(dataset, days, source: source)
+        // A day the source has not published yet (the Open API's today) is no request and no ledger row: the next
+        // daily run's healing collects it.
+        let unpublished = days.filter { source.publication(of: $0) == .notYet }
+        if !unpublished.isEmpty {
+            days.removeAll { unpublished.contains($0) }
+            label += " (\(unpublished.map(\.iso).joined(separator: ", ")) not published yet: left for the next run)"
+            control.start(label: label, daysTotal: days.count)
+        }
+        reporter?.report(status: "\(label): \(days.count) days to collect from \(kind.rawValue)",
+                        progress: control.progress)
+        logger.info("collecting", metadata: ["source": "\(kind.rawValue)", "daysToFetch": "\(days.count)",
+                                             "notPublishedYet": "\(unpublished.count)"])
+
+        calendar.portal = try portalSessions(dataset, days, source: source)
+        let closed = calendar.portal?.closed ?? []
         let writer = DayWriter(connection)
         // A range is fetched one day ahead of the writer, on a thread of its own; a single day is fetched here.
         let toFetch = days.filter { !closed.contains($0) }
@@ -201,7 +224,11 @@ public final class CollectorRun {
                 requests = source.requestsSent
                 reporter?.touch()
             }
-            if collectDay(dataset, date, result, requests: requests, writer: writer) == .stop { break }
+            let judged = result.map { fetched in
+                DayVerdict.judge(
+                    fetched, on: date, calendar: calendar.verdict(on: date), publication: source.publication(of: date))
+            }
+            if collectDay(dataset, date, judged, requests: requests, writer: writer) == .stop { break }
         }
         prefetcher?.stop(waitingAtMost: control.isCancelled ? .milliseconds(100) : .seconds(2))
         control.setRequests(source.requestsSent)
@@ -210,16 +237,16 @@ public final class CollectorRun {
 
     private enum Next { case proceed, stop }
 
-    /// Stores one fetched day (or records its fetch error); returns whether the run goes on.
+    /// Stores one judged day (or records its fetch error); returns whether the run goes on.
     private func collectDay(
-        _ dataset: Dataset, _ date: TradeDate, _ attempt: Result<DayFetch, any Error>, requests: Int,
+        _ dataset: Dataset, _ date: TradeDate, _ attempt: Result<DayVerdict, any Error>, requests: Int,
         writer: DayWriter
     ) -> Next {
         var logger = logger
         logger[metadataKey: "date"] = "\(date.iso)"
-        let fetched: DayFetch
+        let verdict: DayVerdict
         do {
-            fetched = try attempt.get()
+            verdict = try attempt.get()
         } catch {
             let stopCode = Self.stopCode(for: error)
             // A database that went away while checking the breaker cannot record anything either.
@@ -242,15 +269,14 @@ public final class CollectorRun {
 
         let rows: DayRows?
         let status: DayStatus
-        switch fetched {
-        case .rows(let dayRows):
-            rows = dayRows
-            status = .collected
-        case .noSession:
-            rows = nil
-            status = .noSession
+        let note: String?
+        switch verdict {
+        case .collected(let dayRows): (rows, status, note) = (dayRows, .collected, nil)
+        case .noSession(let text): (rows, status, note) = (nil, .noSession, text)
+        case .pending(let reason): (rows, status, note) = (nil, .pending, reason)
+        case .failed(let reason): (rows, status, note) = (nil, .failed, reason)
         }
-        switch record(status, dataset, date, rows: rows, error: nil, writer: writer, logger: logger) {
+        switch record(status, dataset, date, rows: rows, error: note, writer: writer, logger: logger) {
         case .stored:
             break
         case .stop:
@@ -261,30 +287,45 @@ public final class CollectorRun {
             reporter?.report(status: "\(dataset.rawValue) \(date.iso): failed: \(reason)", progress: progress)
             return .proceed
         }
+        if status == .failed, let note {
+            let progress = control.recordFailed(.init(date: date, reason: note), requests: requests)
+            logger.warning("day failed", metadata: ["reason": "\(note)"])
+            reporter?.report(status: "\(dataset.rawValue) \(date.iso): failed: \(note)", progress: progress)
+            return .proceed
+        }
         let count = rows?.count ?? 0
         let progress = control.recordSettled(rows: count, requests: requests)
-        let what = status == .collected ? "collected \(count) rows" : "no session"
-        logger.info("day stored", metadata: ["status": "\(status.rawValue)", "rows": "\(count)"])
+        let what = switch status {
+        case .collected: "collected \(count) rows"
+        case .pending: "pending: \(note ?? "")"
+        default: "no session"
+        }
+        var metadata: Logger.Metadata = ["status": "\(status.rawValue)", "rows": "\(count)"]
+        if let note { metadata["note"] = "\(note)" }
+        logger.log(level: status == .pending ? .notice : .info, "day stored", metadata: metadata)
         reporter?.report(status: "\(dataset.rawValue) \(date.iso): \(what) (\(progress))", progress: progress)
         return .proceed
     }
 
-    /// For a range run of a per-day dataset from the portal: the days the source's trading calendar says were closed
-    /// (one request per year instead of one per closed day). Empty when the source offers no calendar, for `--date`
-    /// runs (the day itself is always fetched), and when the calendar fails for a reason that only concerns it.
-    private func closedDays(_ dataset: Dataset, _ days: [TradeDate], source: any KRXSource) throws -> Set<TradeDate> {
+    /// For a range run of a per-day dataset from the portal: what the source's trading calendar says about the days
+    /// (one request per year instead of one per closed day): closed days are recorded without a request, and the
+    /// sessions are weighed against each day's answer. Nil when the source offers no calendar, for `--date` runs
+    /// (the day itself is always fetched), and when the calendar fails for a reason that only concerns it.
+    private func portalSessions(_ dataset: Dataset, _ days: [TradeDate], source: any KRXSource) throws
+        -> PortalSessions?
+    {
         guard case .range = request.days, !DayPlanner.isMaster(dataset), source.kind == .portal, days.count > 1,
             let calendar = source as? any TradingDaysSource
-        else { return [] }
+        else { return nil }
         do {
-            return try ClosedDayFinder(calendar: calendar).closedDays(among: days)
+            return try ClosedDayFinder(calendar: calendar).sessions(among: days)
         } catch let error as KRXError {
             if let code = Self.exitCode(for: error) { throw CollectorFailure(code, error.description) }
             logger.warning("trading-day calendar failed; fetching every day", metadata: ["error": "\(error)"])
         } catch {
             logger.warning("trading-day calendar failed; fetching every day", metadata: ["error": "\(error)"])
         }
-        return []
+        return nil
     }
 
     /// Records a day the calendar says was closed: `no_session`, no rows, no request.

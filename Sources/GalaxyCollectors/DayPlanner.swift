@@ -3,8 +3,9 @@ import GalaxyPostgres
 
 /// Turns a `DaySelection` into the list of days to fetch, by asking the ledger which days are already settled.
 ///
-/// Weekends and holidays are not skipped here: whether a date traded is the source's to say (the portal's "-" rows,
-/// the Open API's empty list), and the collector records the answer as `no_session` so the day is never asked again.
+/// Weekends and holidays are not skipped here: whether a date traded is the source's content and the calendar's to
+/// say (`DayVerdict`), and the collector records a closed day `no_session` so it is never asked again. `pending` and
+/// `failed` days are unsettled: healing and backfills plan them again.
 public struct DayPlanner {
     public let ledger: Ledger
 

@@ -14,6 +14,14 @@ public protocol TradingDaysSource {
 
 extension KRXPortalClient: TradingDaysSource {}
 
+/// What the portal's calendar said about the days of a range run.
+struct PortalSessions: Equatable {
+    /// The days the index lists a session for.
+    var sessions: Set<TradeDate> = []
+    /// The days before the last listed session that it does not list: closed.
+    var closed: Set<TradeDate> = []
+}
+
 /// Finds the closed days among the days a range run is about to fetch, one calendar request per year.
 struct ClosedDayFinder {
     let calendar: any TradingDaysSource
@@ -21,12 +29,17 @@ struct ClosedDayFinder {
     /// The days of `days` on which the calendar says the market did not trade. Days after the last session the
     /// calendar lists are never among them: that the index has no row for today (not published yet) or for a future
     /// date says nothing about whether the market trades, and such a day is fetched instead of settled as closed.
+    func closedDays(among days: [TradeDate]) throws -> Set<TradeDate> { try sessions(among: days).closed }
+
+    /// The sessions and the closed days among `days` (see `closedDays(among:)`).
     ///
     /// - Throws: `ClosedDayFinder.Implausible` when a year's answer lists no session although it spans a full week of
     ///   weekdays and later sessions exist (an empty answer must not turn a year of trading days into `no_session`);
     ///   the caller then fetches every day. The calendar's own errors pass through.
-    func closedDays(among days: [TradeDate]) throws -> Set<TradeDate> {
-        guard let first = days.first, let last = days.last, let span = DateRange(first, last) else { return [] }
+    func sessions(among days: [TradeDate]) throws -> PortalSessions {
+        guard let first = days.first, let last = days.last, let span = DateRange(first, last) else {
+            return PortalSessions()
+        }
         var trading = Set<TradeDate>()
         var emptyChunks: [DateRange] = []
         let chunks = span.yearlyChunks()
@@ -38,11 +51,13 @@ struct ClosedDayFinder {
             if sessions.isEmpty && chunk.filter({ !$0.isWeekend }).count >= 5 { emptyChunks.append(chunk) }
             trading.formUnion(sessions)
         }
-        guard let lastSession = trading.max() else { return [] }
+        guard let lastSession = trading.max() else { return PortalSessions() }
         if let empty = emptyChunks.first(where: { $0.end < lastSession }) { throw Implausible(range: empty) }
-        var closed = Set<TradeDate>()
-        for day in days where day < lastSession && !trading.contains(day) { closed.insert(day) }
-        return closed
+        var result = PortalSessions()
+        for day in days where day < lastSession || trading.contains(day) {
+            if trading.contains(day) { result.sessions.insert(day) } else { result.closed.insert(day) }
+        }
+        return result
     }
 
     struct Implausible: Error, CustomStringConvertible {

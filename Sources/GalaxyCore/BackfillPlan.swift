@@ -2,7 +2,7 @@
 public struct LedgerCoverage: Sendable, Equatable {
     /// Days whose status is `collected` or `no_session`: done, never fetched again by a backfill.
     public var done: Set<TradeDate>
-    /// Days whose last attempt failed.
+    /// Days whose last attempt failed. (`pending` days are in neither set: planned again like missing days.)
     public var failed: Set<TradeDate>
     /// Earliest and latest day with stored rows (`collected`), the anchors of the original design's backfill.
     public var earliestCollected: TradeDate?

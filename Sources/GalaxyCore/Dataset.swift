@@ -57,8 +57,14 @@ public enum CollectorJob: Hashable, Sendable, CustomStringConvertible {
 public enum DayStatus: String, Sendable, Codable, CaseIterable {
     /// Rows stored (possibly zero rows for a master that really is empty — never for a price day).
     case collected
-    /// The source says the market did not trade: "-" rows on the portal, an empty list on the Open API.
+    /// The market did not trade: no row of the answer carries a price (the portal's "-" rows, the Open API's empty
+    /// list or `""` rows) and the calendar does not list a session. `last_error` may hold a note.
     case noSession = "no_session"
-    /// Fetching or parsing failed; `last_error` says why. Backfill and the daily run retry these.
+    /// Fetching or parsing failed, or the source and the calendar disagree; `last_error` says why. Backfill and the
+    /// daily run retry these.
     case failed
+    /// An answer without prices that may be premature: a weekday the calendar does not list as closed, within a few
+    /// days of the source's publication (the Open API publishes a day the next morning and answers nothing before).
+    /// Not settled: the next daily run's healing and backfills fetch it again; `last_error` says until when.
+    case pending
 }

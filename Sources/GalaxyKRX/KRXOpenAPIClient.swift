@@ -8,9 +8,15 @@ import Logging
 ///   `KRXError.notYetPublished` instead of taking the empty list for a closed day.
 /// - Quota: every call (retries included) counts against `OpenAPIQuota` (10,000 per key and day); when it is spent,
 ///   `fetch` throws `.quotaExhausted` without calling KRX.
-/// - A day is several calls: prices and the master are per market (KOSPI, KOSDAQ, KONEX). All empty means a closed
-///   day; KOSPI or KOSDAQ empty while another market has rows is a wrong answer. KONEX may be empty on a trading day:
-///   it only opened in July 2013 and the API reaches back to 2010.
+/// - Publication: a day's rows appear the morning after (users saw 0 rows at 00:04 and rows later that morning), so
+///   an answer without prices is provisional for `recheckDays` after that (`publication(of:)`); the collector keeps
+///   such a weekday `pending` instead of settling it `no_session`.
+/// - A day is several calls: prices and the master are per market (KOSPI, KOSDAQ, KONEX). A closed day is decided by
+///   content, not by an empty list: on weekday holidays KRX answers one row per listed issue with only the identity
+///   fields (`BAS_DD`, `ISU_CD`, `ISU_NM`, `LIST_SHRS`, `IDX_IND_NM`) filled and every price `""`. A market whose rows
+///   carry no price counts as empty; all empty is a closed day; KOSPI or KOSDAQ empty while another market has
+///   prices is a wrong answer. KONEX may be empty on a trading day: it only opened in July 2013 and the API reaches
+///   back to 2010.
 /// - The master is point-in-time (`basDd`), unlike the portal's snapshot.
 public final class KRXOpenAPIClient: KRXSource, @unchecked Sendable {
     public let kind = SourceKind.openapi
@@ -41,7 +47,19 @@ public final class KRXOpenAPIClient: KRXSource, @unchecked Sendable {
         self.logger = logger
     }
 
+    /// How many days after its publication morning an answer without prices for a weekday is still re-checked.
+    /// Well inside the daily run's healing window (14 days), so the last re-check happens there.
+    public static let recheckDays = 5
+
     public func breakerState() throws -> BreakerState? { try transport.breaker.state() }
+
+    /// Not published before the next day (`date` ≥ today in Asia/Seoul); provisional until `recheckDays` after the
+    /// publication morning; final after that.
+    public func publication(of date: TradeDate) -> DayPublication {
+        let age = configuration.today().daysSinceEpoch - date.daysSinceEpoch
+        if age < 1 { return .notYet }
+        return age <= 1 + Self.recheckDays ? .provisional(until: date.adding(days: 1 + Self.recheckDays)) : .final
+    }
 
     public var requestsSent: Int { transport.requestsSent }
 
@@ -106,11 +124,15 @@ public final class KRXOpenAPIClient: KRXSource, @unchecked Sendable {
     static func combine(_ parts: [(endpoint: OpenAPIEndpoint, rows: DayRows)], dataset: Dataset, date: TradeDate)
         throws -> DayFetch
     {
+        // A market's rows without any price are its closed-day answer: they are not stored.
+        let parts = parts.map { part in
+            (endpoint: part.endpoint, rows: hasSession(part.rows) ? part.rows : part.rows.emptied)
+        }
         if parts.allSatisfy({ $0.rows.count == 0 }) { return .noSession }
         for part in parts where part.rows.count == 0 && part.endpoint.marketID != "KNX" {
             let others = parts.filter { $0.rows.count > 0 }.map(\.endpoint.rawValue).joined(separator: ", ")
             throw KRXError.unexpectedResponse(
-                reason: "\(part.endpoint.rawValue): empty list for \(date.iso) while \(others) had rows")
+                reason: "\(part.endpoint.rawValue): no rows with prices for \(date.iso) while \(others) had them")
         }
         switch dataset {
         case .price:
@@ -127,6 +149,31 @@ public final class KRXOpenAPIClient: KRXSource, @unchecked Sendable {
             var all: [ETFPriceRow] = []
             for part in parts { if case .etfPrices(let rows) = part.rows { all += rows } }
             return .rows(.etfPrices(all))
+        }
+    }
+
+    /// Whether one market's answer shows a session: some row carries a price (open, high, low or close). The master
+    /// has no prices: any listing counts.
+    static func hasSession(_ rows: DayRows) -> Bool {
+        switch rows {
+        case .prices(let rows): rows.contains { $0.close != nil || $0.open != nil || $0.high != nil || $0.low != nil }
+        case .etfPrices(let rows):
+            rows.contains { $0.close != nil || $0.open != nil || $0.high != nil || $0.low != nil }
+        default: rows.count > 0
+        }
+    }
+}
+
+extension DayRows {
+    /// The same kind of rows, none of them.
+    var emptied: DayRows {
+        switch self {
+        case .stocks: .stocks([])
+        case .sectors: .sectors([])
+        case .prices: .prices([])
+        case .valuations: .valuations([])
+        case .etfs: .etfs([])
+        case .etfPrices: .etfPrices([])
         }
     }
 }

@@ -6,7 +6,8 @@ import Logging
 public enum DayFetch: Sendable {
     /// Rows to store (never empty).
     case rows(DayRows)
-    /// The market did not trade that day (the portal's "-" rows, the Open API's empty list): `no_session`.
+    /// No row of the answer carries a price (the portal's "-" rows, the Open API's empty list or `""` rows): the
+    /// market did not trade, or — for a provisional answer (`DayPublication`) — the day is not published yet.
     case noSession
 
     /// The ledger status this outcome records.
@@ -16,6 +17,16 @@ public enum DayFetch: Sendable {
         case .noSession: .noSession
         }
     }
+}
+
+/// Whether a source's answer for a day can be taken as final.
+public enum DayPublication: Sendable, Equatable {
+    /// Not published yet: not worth a request (the Open API before the morning after the day).
+    case notYet
+    /// Published, but an answer without prices may still be premature until the end of `until`.
+    case provisional(until: TradeDate)
+    /// Whatever the source answers is its final word.
+    case final
 }
 
 /// A KRX source that answers per (dataset, day). Both clients are synchronous: `fetch` blocks the calling thread
@@ -33,6 +44,12 @@ public protocol KRXSource: AnyObject, Sendable {
     func breakerState() throws -> BreakerState?
     /// HTTP requests sent so far by this client (every attempt and login step).
     var requestsSent: Int { get }
+    /// Whether an answer for `date` is final (the portal's always is; the Open API publishes a day the next morning).
+    func publication(of date: TradeDate) -> DayPublication
+}
+
+extension KRXSource {
+    public func publication(of date: TradeDate) -> DayPublication { .final }
 }
 
 extension Logger {

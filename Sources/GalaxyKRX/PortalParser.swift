@@ -70,17 +70,18 @@ public enum PortalScreen: String, Sendable, CaseIterable {
     ])
     private static let indexFields = FieldTable(["TRD_DD", "CLSPRC_IDX"])
 
-    /// The fields that are all "-" in every row on a day the market did not trade; empty for the masters.
+    /// The price fields: a day on which no row carries any of them is a closed day ("-" or "" everywhere), whatever
+    /// else the rows list. Empty for the masters.
     var sessionFields: [String] {
         switch self {
         case .stockMaster, .etfMaster, .indexHistory: []
-        case .prices, .etfPrices: ["TDD_CLSPRC", "TDD_OPNPRC", "TDD_HGPRC", "TDD_LWPRC", "ACC_TRDVOL"]
+        case .prices, .etfPrices: ["TDD_CLSPRC", "TDD_OPNPRC", "TDD_HGPRC", "TDD_LWPRC"]
         case .valuation, .sector: ["TDD_CLSPRC"]
         }
     }
 }
 
-/// One per-date screen's answer: rows, or the closed-day shape ("-" in every price field of every row).
+/// One per-date screen's answer: rows, or the closed-day shape (no price in any row).
 public enum ParsedDay<Row: Sendable>: Sendable {
     case closed
     case rows([Row])
@@ -376,8 +377,8 @@ public enum KRXPortalParser {
         return dates.sorted()
     }
 
-    /// The common shape of the per-date screens. A closed day is KRX's "-" list (every session field of every row
-    /// "-"); an empty list is NOT a closed day on the portal — KRX sends the listed universe with "-" on holidays,
+    /// The common shape of the per-date screens. A closed day is KRX's "-" list (no row carries a price); an empty
+    /// list is NOT a closed day on the portal — KRX sends the listed universe with "-" on holidays,
     /// and empty frames have meant throttling or a broken request (pykrx#173, the 2026-01 Referer change).
     static func perDate<Row: Sendable>(
         _ body: [UInt8], screen: PortalScreen, row makeRow: (RowReader) throws(KRXError) -> Row,

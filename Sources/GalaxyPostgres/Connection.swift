@@ -27,9 +27,11 @@ public final class Connection {
     public init(url: String?) throws(PostgresError) {
         let conninfo = url ?? ""
         target = try ConnectionTarget(conninfo)
-        // Later keywords override earlier ones: the timeout is a default the URL may override; the encoding is not.
-        let keywords = ["connect_timeout", "dbname", "fallback_application_name", "client_encoding"]
-        let values = ["10", conninfo, "galaxy", "UTF8"]
+        // Later keywords override earlier ones: the timeout and the keepalives are defaults the URL may override;
+        // the encoding is not.
+        let defaults = [("connect_timeout", "10")] + ConnectionLiveness.clientDefaults
+        let keywords = defaults.map(\.0) + ["dbname", "fallback_application_name", "client_encoding"]
+        let values = defaults.map(\.1) + [conninfo, "galaxy", "UTF8"]
         let connection = Self.withCStrings(keywords) { keywordPointers in
             Self.withCStrings(values) { valuePointers in
                 PQconnectdbParams(keywordPointers, valuePointers, 1)
@@ -48,7 +50,9 @@ public final class Connection {
         // Server NOTICEs ("relation already exists, skipping") would otherwise go to stderr through libpq.
         PQsetNoticeReceiver(connection, { _, _ in }, nil)
         do {
-            try executeScript("SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET IntervalStyle = 'postgres'")
+            try executeScript(
+                "SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET IntervalStyle = 'postgres'; "
+                    + ConnectionLiveness.serverSettings(serverVersion: Int(PQserverVersion(connection))))
         } catch {
             close()
             throw error
@@ -75,6 +79,28 @@ public final class Connection {
     public var isOpen: Bool {
         guard let handle else { return false }
         return PQstatus(handle) == CONNECTION_OK
+    }
+
+    /// Open, and not closed by the server while it sat idle (a restart, `pg_terminate_backend`): reads whatever
+    /// arrived since the last statement without blocking (libpq's socket is non-blocking). A worker asks this before
+    /// each job so the job does not fail on a connection that died in between. A silent peer (a partition) still
+    /// looks alive here; keepalives and deadlines deal with that.
+    public var isUsable: Bool {
+        // A server ending a session sends a FATAL message, then closes: one read may get only the message.
+        guard let handle, PQconsumeInput(handle) == 1, PQconsumeInput(handle) == 1 else { return false }
+        return PQstatus(handle) == CONNECTION_OK
+    }
+
+    /// The value libpq uses for a connection parameter (`keepalives_idle`, `host`, …), after defaults and the URL.
+    func parameter(_ keyword: String) -> String? {
+        guard let handle, let options = PQconninfo(handle) else { return nil }
+        defer { PQconninfoFree(options) }
+        var option = options
+        while let name = option.pointee.keyword {
+            if String(cString: name) == keyword { return option.pointee.val.map { String(cString: $0) } }
+            option += 1
+        }
+        return nil
     }
 
     /// The server's version as an integer (`150018` for 15.18).

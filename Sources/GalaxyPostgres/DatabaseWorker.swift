@@ -6,8 +6,8 @@ import GalaxyCore
 /// libpq blocks; Swift's cooperative pool has only as many threads as cores (2 here), so a blocking query there
 /// would stall the whole daemon. The worker owns its thread and its connection: jobs queue up and run one at a time
 /// in order, which is exactly what a libpq connection allows. The connection is opened lazily on the worker thread
-/// and re-opened on the next job after it was lost (a job that fails with `.connectionLost` is not retried: the
-/// caller decides whether repeating it is safe).
+/// and re-opened on the next job after it was lost or found closed by the server while idle (a job that fails with
+/// `.connectionLost` is not retried: the caller decides whether repeating it is safe).
 ///
 /// `@unchecked Sendable`: the mutable state (queue, stopped flag) is guarded by `condition`; the connection is only
 /// touched on the worker thread.
@@ -94,7 +94,7 @@ public final class DatabaseWorker: @unchecked Sendable {
     }
 
     private func openConnection() throws(PostgresError) -> Connection {
-        if let connection, connection.isOpen { return connection }
+        if let connection, connection.isUsable { return connection }
         connection?.close()
         connection = nil
         canceller = nil

@@ -23,7 +23,7 @@ public enum DayWritePath: String, Sendable, Equatable {
     /// COPY into a temporary table, then `INSERT … ON CONFLICT DO UPDATE` of the rows that differ: a day already
     /// stored, or a master dataset (`stock`, `etf`).
     case upserted
-    /// `no_session` or `failed`: the ledger row only.
+    /// `no_session`, `failed` or `pending`: the ledger row only.
     case ledgerOnly
 }
 
@@ -39,10 +39,10 @@ public enum DayWritePath: String, Sendable, Equatable {
 /// - Writers of the same daily (dataset, day) are serialised by a transaction-level advisory lock taken first
 ///   (``AdvisoryLockKey/dayWriteClass``), so "the day has no rows" stays true until the fast path commits: two
 ///   writers of a new day never collide on the primary key; the second one finds the rows and upserts.
-/// - `no_session`: only the ledger row (rows = 0).
-/// - `failed`: only the ledger row with `last_error`. A day already settled (`collected` or `no_session`) keeps
-///   its status and rows: a failed re-fetch must not make good data look missing; the error is still recorded.
-///   Likewise a `no_session` answer for a day already `collected` keeps it collected.
+/// - `no_session`: only the ledger row (rows = 0), with an optional note in `last_error`.
+/// - `failed` and `pending`: only the ledger row with `last_error`. A day already settled (`collected` or
+///   `no_session`) keeps its status and rows: a failed or premature re-fetch must not make good data look missing;
+///   the reason is still recorded. Likewise a `no_session` answer for a day already `collected` keeps it collected.
 ///
 /// If anything fails midway the transaction rolls back: neither rows nor the ledger row are left behind.
 public struct DayWriter {
@@ -51,7 +51,7 @@ public struct DayWriter {
     public init(_ connection: Connection) { self.connection = connection }
 
     /// Stores one day's outcome. `rows` is required for `.collected` (and must be of `dataset`) and ignored
-    /// otherwise; `error` is required for `.failed`.
+    /// otherwise; `error` is the reason of a `.failed` or `.pending` day and the note of a `.noSession` one.
     @discardableResult
     public func storeDay(
         dataset: Dataset, date: TradeDate, status: DayStatus, rows: DayRows? = nil, error: String? = nil
@@ -66,9 +66,11 @@ public struct DayWriter {
             }
             return try storeCollected(rows, date: date)
         case .noSession:
-            return try storeNoSession(dataset, date: date)
+            return try storeNoSession(dataset, date: date, note: error)
         case .failed:
             return try storeFailed(dataset, date: date, error: error ?? "unknown error")
+        case .pending:
+            return try storePending(dataset, date: date, reason: error ?? "the answer may be premature")
         }
     }
 
@@ -120,42 +122,55 @@ public struct DayWriter {
         }
     }
 
-    /// Marks a day on which the market did not trade. Stores no rows; a day already `collected` stays so.
+    /// Marks a day on which the market did not trade. Stores no rows; a day already `collected` stays so. `note`
+    /// (a disagreement worth keeping, say) goes to `last_error`.
     @discardableResult
-    public func storeNoSession(_ dataset: Dataset, date: TradeDate) throws -> DayWriteResult {
+    public func storeNoSession(_ dataset: Dataset, date: TradeDate, note: String? = nil) throws -> DayWriteResult {
         let ledger = try connection.query(
             """
             INSERT INTO collection_days (dataset, trade_date, status, rows, attempts, last_error)
-            VALUES ($1, $2::date, 'no_session', 0, 1, NULL)
+            VALUES ($1, $2::date, 'no_session', 0, 1, $3)
             ON CONFLICT (dataset, trade_date) DO UPDATE
             SET status = CASE WHEN collection_days.status = 'collected' THEN 'collected' ELSE 'no_session' END,
                 rows = CASE WHEN collection_days.status = 'collected' THEN collection_days.rows ELSE 0 END,
                 last_error = CASE WHEN collection_days.status = 'collected'
                                   THEN 'the source reported no session for a day already collected'
-                                  ELSE NULL END,
+                                  ELSE EXCLUDED.last_error END,
                 attempts = collection_days.attempts + 1, updated_at = now()
             RETURNING status, attempts
             """,
-            [dataset.rawValue, date])
+            [dataset.rawValue, date, note.map { String($0.prefix(4000)) }])
         return try Self.result(ledger, dataset: dataset, date: date, rows: 0, changed: 0, path: .ledgerOnly)
     }
 
     /// Records a failed fetch. A day already `collected` or `no_session` keeps its status; `last_error` is set.
     @discardableResult
     public func storeFailed(_ dataset: Dataset, date: TradeDate, error: String) throws -> DayWriteResult {
-        let message = error.isEmpty ? "unknown error" : String(error.prefix(4000))
+        try storeUnsettled(.failed, dataset, date: date, reason: error.isEmpty ? "unknown error" : error)
+    }
+
+    /// Records an answer that may be premature (see `DayStatus.pending`), to be fetched again. A day already
+    /// `collected` or `no_session` keeps its status; `last_error` is set.
+    @discardableResult
+    public func storePending(_ dataset: Dataset, date: TradeDate, reason: String) throws -> DayWriteResult {
+        try storeUnsettled(.pending, dataset, date: date, reason: reason)
+    }
+
+    private func storeUnsettled(_ status: DayStatus, _ dataset: Dataset, date: TradeDate, reason: String) throws
+        -> DayWriteResult
+    {
         let ledger = try connection.query(
             """
             INSERT INTO collection_days (dataset, trade_date, status, rows, attempts, last_error)
-            VALUES ($1, $2::date, 'failed', 0, 1, $3)
+            VALUES ($1, $2::date, $4, 0, 1, $3)
             ON CONFLICT (dataset, trade_date) DO UPDATE
             SET status = CASE WHEN collection_days.status IN ('collected', 'no_session')
-                              THEN collection_days.status ELSE 'failed' END,
+                              THEN collection_days.status ELSE EXCLUDED.status END,
                 last_error = EXCLUDED.last_error,
                 attempts = collection_days.attempts + 1, updated_at = now()
             RETURNING status, attempts
             """,
-            [dataset.rawValue, date, message])
+            [dataset.rawValue, date, String(reason.prefix(4000)), status.rawValue])
         return try Self.result(ledger, dataset: dataset, date: date, rows: 0, changed: 0, path: .ledgerOnly)
     }
 

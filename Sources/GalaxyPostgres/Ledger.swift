@@ -12,6 +12,17 @@ public struct LedgerDay: Sendable, Equatable {
     public var updatedAt: Date
 }
 
+/// Which datasets the ledger records as having traded or not on one day (``Ledger/sessionEvidence(of:in:)``).
+public struct SessionEvidence: Sendable, Equatable {
+    public var collected: [Dataset] = []
+    public var noSession: [Dataset] = []
+
+    public init(collected: [Dataset] = [], noSession: [Dataset] = []) {
+        self.collected = collected
+        self.noSession = noSession
+    }
+}
+
 /// Read queries over the `collection_days` ledger, as the scheduler and backfill need them. The ledger is the
 /// only record of which days exist: galaxy learns trading days from the source and this table, never from a list.
 public struct Ledger {
@@ -45,9 +56,9 @@ public struct Ledger {
         try days(dataset, in: range, statuses: [.failed]).map(\.date)
     }
 
-    /// Days of `range` the ledger has no settled answer for (no row, or `failed`): what backfill and the daily
-    /// self-healing still have to fetch, oldest first. Weekends are included: whether a date traded is the source's
-    /// to say, and the collector records `no_session` for it.
+    /// Days of `range` the ledger has no settled answer for (no row, `failed` or `pending`): what backfill and the
+    /// daily self-healing still have to fetch, oldest first. Weekends are included: whether a date traded is the
+    /// source's to say, and the collector records `no_session` for it.
     public func unsettledDays(_ dataset: Dataset, in range: DateRange) throws(PostgresError) -> [TradeDate] {
         let result = try connection.query(
             """
@@ -59,6 +70,34 @@ public struct Ledger {
             """,
             [dataset.rawValue, range.start, range.end])
         return try result.rows.map { (row) throws(PostgresError) -> TradeDate in try row.decode(0, as: TradeDate.self) }
+    }
+
+    /// What the ledger says about the sessions of `range`: per day, which of `datasets` it records `collected`
+    /// (someone stored prices: the market traded) and which `no_session` (someone found it closed). This is galaxy's
+    /// own calendar data, the evidence a collector weighs against its source's answer. Days without either are absent.
+    public func sessionEvidence(of datasets: [Dataset], in range: DateRange) throws(PostgresError)
+        -> [TradeDate: SessionEvidence]
+    {
+        guard !datasets.isEmpty else { return [:] }
+        let result = try connection.query(
+            """
+            SELECT trade_date, dataset, status FROM collection_days
+            WHERE dataset = ANY ($1::text[]) AND trade_date BETWEEN $2::date AND $3::date
+              AND status IN ('collected', 'no_session')
+            ORDER BY trade_date, dataset
+            """,
+            [Self.textArray(datasets.map(\.rawValue)), range.start, range.end])
+        var evidence: [TradeDate: SessionEvidence] = [:]
+        for row in result.rows {
+            let date = try row.decode(0, as: TradeDate.self)
+            guard let dataset = Dataset(rawValue: try row.decode(1, as: String.self)) else { continue }
+            if try row.decode(2, as: String.self) == DayStatus.collected.rawValue {
+                evidence[date, default: SessionEvidence()].collected.append(dataset)
+            } else {
+                evidence[date, default: SessionEvidence()].noSession.append(dataset)
+            }
+        }
+        return evidence
     }
 
     /// The earliest and latest settled (`collected` or `no_session`) dates of `dataset`; nil when none.

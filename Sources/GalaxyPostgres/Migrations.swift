@@ -98,3 +98,13 @@ public struct Migrator {
         }
     }
 }
+
+extension Migrator {
+    /// Migration 6: `collection_days.status` may be `pending` — an answer without prices that may be premature (the
+    /// Open API publishes a day the next morning), kept unsettled so that healing fetches it again.
+    static let pendingStatus = """
+        ALTER TABLE collection_days DROP CONSTRAINT collection_days_status_check;
+        ALTER TABLE collection_days ADD CONSTRAINT collection_days_status_check
+            CHECK (status IN ('collected', 'no_session', 'failed', 'pending'));
+        """
+}

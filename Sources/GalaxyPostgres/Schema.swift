@@ -19,6 +19,7 @@ public enum Schema {
         Migration(version: 3, name: "job history", sql: jobHistory),
         Migration(version: 4, name: "source breakers", sql: breakers),
         Migration(version: 5, name: "portfolios", sql: portfolios),
+        Migration(version: 6, name: "pending ledger days", sql: Migrator.pendingStatus),
     ]
 
     static let marketTables = """

@@ -36,10 +36,14 @@ public struct DaemonStatus: Codable, Sendable, Equatable {
     public var socket: String
     /// `ok` or `unavailable`.
     public var database: String
+    /// Who holds the scheduler lock as this daemon last saw it (`galaxyd HOST pid N at ADDRESS`); null when unknown.
+    @NullEncoded public var leaderName: String?
+    /// Why and when this daemon last stopped leading (fenced itself); null if it never did or leads again.
+    @NullEncoded public var fenced: String?
 
     public init(
         version: String, pid: Int32, startedAt: String, uptimeSeconds: Double, ready: Bool, leader: Bool,
-        socket: String, database: String
+        socket: String, database: String, leaderName: String? = nil, fenced: String? = nil
     ) {
         self.version = version
         self.pid = pid
@@ -49,6 +53,8 @@ public struct DaemonStatus: Codable, Sendable, Equatable {
         self.leader = leader
         self.socket = socket
         self.database = database
+        self.leaderName = leaderName
+        self.fenced = fenced
     }
 }
 

@@ -94,12 +94,14 @@ final class StatusSource: Sendable {
     let started = Date()
     let ready: @Sendable () -> Bool
     let isLeader: @Sendable () -> Bool
+    let leadership: Leadership
     /// The breaker row and whether the database answered, refreshed in the background by ``refresh()``: `status`
     /// never waits for the database, so it stays fast under fifty polling clients and answers while PostgreSQL is away.
     private let breakerCache = Mutex<BreakerStatus?>(nil)
 
     init(engine: JobEngine, scheduler: Scheduler, store: SupervisorDatabase, settings: SupervisorSettings,
-         socketDescription: String, ready: @escaping @Sendable () -> Bool, isLeader: @escaping @Sendable () -> Bool) {
+         socketDescription: String, ready: @escaping @Sendable () -> Bool, isLeader: @escaping @Sendable () -> Bool,
+         leadership: Leadership) {
         self.engine = engine
         self.scheduler = scheduler
         self.store = store
@@ -107,6 +109,7 @@ final class StatusSource: Sendable {
         self.socketDescription = socketDescription
         self.ready = ready
         self.isLeader = isLeader
+        self.leadership = leadership
     }
 
     func report(runId: Int64?) async throws -> StatusReport {
@@ -116,8 +119,10 @@ final class StatusSource: Sendable {
         if leader {
             runs = try await engine.runStatuses(runId: runId)
         } else {
-            // A standby runs nothing itself: it shows what the leader recorded.
+            // A standby runs nothing itself: it shows what the leader recorded. A database known to be unreachable
+            // (a partition) is not asked: `status` must answer at once, not after the network gives up.
             do {
+                guard databaseReachable else { throw CancellationError() }
                 runs = try await store.recentRuns(limit: 20)
                 if let runId {
                     runs = runs.filter { $0.id == runId }
@@ -140,7 +145,8 @@ final class StatusSource: Sendable {
             daemon: DaemonStatus(
                 version: settings.version, pid: getpid(), startedAt: Timestamps.rfc3339(started),
                 uptimeSeconds: (Date().timeIntervalSince(started) * 10).rounded() / 10, ready: ready(),
-                leader: leader, socket: socketDescription, database: databaseState),
+                leader: leader, socket: socketDescription, database: databaseState, leaderName: leadership.holder,
+                fenced: leadership.fence),
             schedule: await scheduler.status(),
             children: await engine.childStatuses(),
             runs: runs,

@@ -92,29 +92,65 @@ public enum GalaxyDaemon {
             logger: logger)
 
         let leaderLock = LeaderLock(url: settings.configuration.databaseURL)
+        try await refuseTransactionPooling(store, leaderLock)
         let leader = SharedFlag()
         let ready = SharedFlag()
+        let leadership = Leadership()
         let statusSource = StatusSource(
             engine: engine, scheduler: scheduler, store: store, settings: settings,
             socketDescription: options.systemd.listenFileDescriptors.isEmpty
                 ? settings.configuration.socketPath : "socket-activated (fd \(options.systemd.listenFileDescriptors[0].fileDescriptor))",
-            ready: { ready.value }, isLeader: { leader.value })
-        @Sendable func becomeLeaderIfPossible() async {
-            let (held, reachable) = await leaderLock.attempt()
-            statusSource.noteDatabase(reachable: reachable)
-            let was = leader.exchange(held)
-            if held, !was {
-                logger.notice("leader: this galaxyd runs the schedule")
+            ready: { ready.value }, isLeader: { leader.value }, leadership: leadership)
+        /// One leadership check: a standby tries to take the lock; a leader confirms it within what is left of its
+        /// lease, and fences itself when the lease runs out or another galaxyd holds the lock.
+        @Sendable func checkLeadership() async {
+            let wasLeader = leader.value
+            let now = ContinuousClock.now
+            let remaining = leadership.remaining(at: now)
+            let (verdict, sentAt) = wasLeader && remaining == .zero
+                ? (.unreachable("no time left"), now)
+                : await leaderLock.check(within: wasLeader ? remaining : LeaderLock.lease)
+            switch verdict {
+            case .held(let name):
+                statusSource.noteDatabase(reachable: true)
+                leadership.confirmed(sentAt: sentAt, identity: name)
+                guard !wasLeader else { return }
+                leader.set(true)
+                logger.notice("leader: this galaxyd runs the schedule", metadata: ["identity": "\(name)"])
                 await engine.recover(end: scheduler.today)
                 await scheduler.catchUp()
-            } else if !held, was {
-                logger.error(reachable
-                    ? "lost the leader lock; standing by" : "lost the leader lock: the database is unreachable; standing by")
-            } else if !held {
-                logger.info("standby: another galaxyd holds the scheduler lock")
+            case .heldElsewhere(let holder):
+                statusSource.noteDatabase(reachable: true)
+                let changed = leadership.noteHolder(holder)
+                if wasLeader {
+                    await fence("another galaxyd holds the leader lock (\(holder ?? "unknown"))")
+                } else if changed {
+                    logger.info("standby: \(holder ?? "another galaxyd") holds the scheduler lock")
+                }
+            case .unreachable(let reason):
+                statusSource.noteDatabase(reachable: false)
+                guard wasLeader else { return }
+                if leadership.remaining() == .zero {
+                    let lease = LeaderLock.lease.seconds.fixed(0)
+                    await fence("the leader lock was not confirmed within its \(lease) s lease: \(reason)")
+                } else {
+                    let left = leadership.remaining().seconds.fixed(1)
+                    logger.warning("cannot confirm the leader lock (\(left) s of the lease left): \(reason)")
+                }
             }
         }
-        await becomeLeaderIfPossible()
+        /// Demotes this daemon before PostgreSQL can give the lock to another: no scheduling, no new runs, every
+        /// collector stopped (TERM, at most 3 s, KILL).
+        @Sendable func fence(_ reason: String) async {
+            leader.set(false)
+            let stamp = Timestamps.rfc3339(Date())
+            leadership.fenced("\(stamp): \(reason)")
+            logger.critical("fencing: \(reason); stopping every collector and standing by")
+            try? notifier.status("standby (fenced: \(reason))")
+            let stopped = await engine.fence(reason: reason)
+            logger.error("fenced: \(stopped) collector(s) stopped; standing by until the lock can be taken again")
+        }
+        await checkLeadership()
 
         let address: RPCListenAddress
         if let inherited = options.systemd.listenFileDescriptors.first {
@@ -153,11 +189,14 @@ public enum GalaxyDaemon {
             }
             group.addTask { await scheduler.run(isLeader: { leader.value }) }
             group.addTask {
-                // Leadership: a standby keeps trying; a leader keeps confirming it still holds the lock.
+                // Leadership: a standby keeps trying; a leader keeps confirming it still holds the lock, at least
+                // four times a lease, so one slow or failed check does not cost it the lease.
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: settings.leaderRetryInterval)
+                    var pause = settings.leaderRetryInterval
+                    if leader.value { pause = min(pause, LeaderLock.lease / 4) }
+                    try? await Task.sleep(for: pause)
                     if Task.isCancelled { break }
-                    await becomeLeaderIfPossible()
+                    await checkLeadership()
                 }
             }
             group.addTask {
@@ -187,6 +226,22 @@ public enum GalaxyDaemon {
         }
         await leaderLock.release()
         logger.notice("galaxyd stopped")
+    }
+
+    /// Refuses a connection through a transaction-pooling proxy (PgBouncer `pool_mode = transaction` or
+    /// `statement`): the leader lock is a session advisory lock and collectors stage rows in per-session tables, and
+    /// neither survives the server session changing under a client connection. Seen as two client connections (the
+    /// daemon's, idle, and the lock's) served by one server session: a pooler hands the idle one's server session
+    /// to the next client, PostgreSQL and session pooling never do.
+    private static func refuseTransactionPooling(_ store: SupervisorDatabase, _ lock: LeaderLock) async throws {
+        guard let daemonSession = try? await store.backendPID(), let lockSession = await lock.backendPID(),
+            daemonSession == lockSession
+        else { return }
+        throw DaemonStartError(
+            description: "GALAXY_DATABASE_URL goes through a transaction-pooling proxy (PgBouncer pool_mode = "
+                + "transaction or statement): two connections were served by one server session (pid \(lockSession)). "
+                + "galaxy needs session state (the leader's advisory lock, per-session staging tables): connect to "
+                + "PostgreSQL directly or through a pool in session mode", exitCode: 78)
     }
 
     /// Runs migrations, retrying while the database is unreachable (it may start after us) up to `timeout`.

@@ -81,6 +81,9 @@ public actor JobEngine {
     private var executions: [Int64: Task<Void, Never>] = [:]
     private var children: [Int32: LiveChild] = [:]
     private var shuttingDown = false
+    /// Set while ``fence(reason:)`` stops everything: tasks end `interrupted`, and run rows are left to the next
+    /// leader's recovery.
+    private let fencing = SharedFlag()
     private let historyLimit = 20
 
     init(settings: SupervisorSettings, store: SupervisorDatabase, board: ChildHealthBoard, environment: [String: String],
@@ -90,7 +93,8 @@ public actor JobEngine {
         self.board = board
         self.logger = logger
         self.runner = TaskRunner(
-            settings: settings, launcher: CollectorLauncher(settings: settings, inherited: environment), board: board)
+            settings: settings, launcher: CollectorLauncher(settings: settings, inherited: environment), board: board,
+            fencing: fencing)
         self.slots = AsyncSemaphore(settings.configuration.maxChildren)
     }
 
@@ -192,12 +196,13 @@ public actor JobEngine {
 
     /// Called whenever this daemon becomes leader: marks what a dead daemon left running as interrupted, resumes its
     /// backfills from the ledger (same run id, no collected day fetched again), and loads recent history for
-    /// `status`. Runs this process is executing are not touched: a leader that lost its database connection and
-    /// takes the lock back is still running them.
+    /// `status` (replacing what this daemon remembers of runs it no longer executes: after a fence, another leader
+    /// may have finished them). Runs this process is executing are not touched: a leader that lost its database
+    /// connection and takes the lock back is still running them.
     public func recover(end: TradeDate) async {
         do {
             let interrupted = try await store.recoverInterrupted(except: Set(executions.keys))
-            for run in try await store.recentRuns(limit: historyLimit).reversed() where runs[run.id] == nil {
+            for run in try await store.recentRuns(limit: historyLimit).reversed() where executions[run.id] == nil {
                 runs[run.id] = RunRecord(status: run, started: .now, tasks: [])
             }
             for backfill in interrupted {
@@ -243,6 +248,24 @@ public actor JobEngine {
         let running = executions
         for (_, execution) in running { execution.cancel() }
         for (_, execution) in running { await execution.value }
+    }
+
+    /// Stops every run because this daemon is no longer sure it leads (its lease ran out, or another galaxyd holds
+    /// the lock): children get TERM and, after at most 3 s, KILL; their tasks are recorded `interrupted` where the
+    /// database answers. The runs themselves are not written: a new leader may already have resumed them, and
+    /// its recovery marks whatever this daemon left active. Returns when every child is gone; the engine takes new
+    /// runs again when this daemon leads again.
+    public func fence(reason: String) async -> Int {
+        fencing.set(true)
+        defer { fencing.set(false) }
+        let running = executions
+        let stopped = children.count
+        for (id, execution) in running {
+            runs[id]?.status.error = "fenced: \(reason)"
+            execution.cancel()
+        }
+        for (_, execution) in running { await execution.value }
+        return stopped
     }
 
     // MARK: - Status
@@ -422,7 +445,7 @@ public actor JobEngine {
         if outcome.succeeded {
             state = "succeeded"
         } else if cancelled {
-            state = shuttingDown ? "interrupted" : "cancelled"
+            state = shuttingDown || fencing.value ? "interrupted" : "cancelled"
         } else {
             state = "failed"
         }
@@ -524,7 +547,7 @@ public actor JobEngine {
         guard var record = runs[id] else { return }
         let states = record.tasks.map(\.status.state)
         let state: String
-        if states.contains("interrupted") || (shuttingDown && states.contains("pending")) {
+        if states.contains("interrupted") || ((shuttingDown || fencing.value) && states.contains("pending")) {
             state = "interrupted"
         } else if record.status.state == "cancelling" || states.contains("cancelled") {
             state = "cancelled"
@@ -552,6 +575,10 @@ public actor JobEngine {
         var summary: [String: JSONValue] = [:]
         if let progress = try? JSONValue(encoding: final.progress) { summary["progress"] = progress }
         if let error = record.status.error { summary["error"] = .string(error) }
+        if fencing.value {
+            logger.warning("run interrupted by fencing: the next leader resumes it", metadata: ["run": "\(id)"])
+            return
+        }
         do {
             try await store.finishRun(id, state: state, summary: .object(summary))
         } catch {

@@ -17,6 +17,13 @@ struct SupervisorDatabase: Sendable {
         }
     }
 
+    /// The server process serving the daemon's connection (`pg_backend_pid()`).
+    func backendPID() async throws -> Int32 {
+        try await database.withConnection { connection in
+            Int32(try connection.query("SELECT pg_backend_pid()").scalar(as: Int64.self))
+        }
+    }
+
     func createRun(kind: String, params: JSONValue, state: String, requestedBy: String) async throws -> (Int64, Date) {
         let paramsText = params.jsonText
         return try await database.withConnection { connection in
@@ -122,10 +129,10 @@ struct SupervisorDatabase: Sendable {
                 """, [dataset.rawValue, range.start, range.end])
             for row in days.rows {
                 let date = try row.decode(0, as: TradeDate.self)
-                if try row.decode(1, as: String.self) == DayStatus.failed.rawValue {
-                    coverage.failed.insert(date)
-                } else {
-                    coverage.done.insert(date)
+                switch DayStatus(rawValue: try row.decode(1, as: String.self)) {
+                case .failed: coverage.failed.insert(date)
+                case .collected, .noSession: coverage.done.insert(date)
+                case .pending, nil: break  // not settled: planned again like a missing day
                 }
             }
             let bounds = try connection.query(

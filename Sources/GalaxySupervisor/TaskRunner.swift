@@ -56,6 +56,12 @@ struct TaskRunner: Sendable {
     let settings: SupervisorSettings
     let launcher: CollectorLauncher
     let board: ChildHealthBoard
+    /// Set while the daemon fences itself: a cancelled child then gets ``fenceGrace`` between TERM and KILL, so
+    /// fencing ends well before PostgreSQL can hand the leader lock to a standby.
+    let fencing: SharedFlag
+
+    /// Between TERM and KILL while fencing: at most 3 s (see ``LeaderLock/lease``).
+    var fenceGrace: Duration { min(settings.terminationGrace, .seconds(3)) }
 
     /// - Parameters:
     ///   - onStart: called with the child's pid right after it is spawned.
@@ -108,7 +114,8 @@ struct TaskRunner: Sendable {
                 logger.warning("stopping collector: \(reason)", metadata: ["pid": "\(child.pid)"])
                 outcome.stoppedBecause = reason
                 // The grace period runs even when our own task is cancelled.
-                outcome.exit = await Task { await child.terminate(grace: settings.terminationGrace) }.value
+                let grace = fencing.value ? fenceGrace : settings.terminationGrace
+                outcome.exit = await Task { await child.terminate(grace: grace) }.value
                 break
             }
         }

@@ -66,6 +66,9 @@ public struct SimulatorConfiguration: Sendable {
     /// Listed ETFs at the end of the calibrated history (1,100 is KRX's size); ETNs and ELWs scale with the
     /// market too.
     public var etfCount: Int
+    /// Whether the Open API answers a Saturday like a weekday holiday (one `""` row per listed issue) instead of an
+    /// empty list: reports from Open API users disagree, so both are simulated. Sundays are always empty.
+    public var openAPISaturdayRows: Bool = false
     /// Event-loop threads.
     public var threads: Int
     /// Receives one line per request (method, path without query, route, status, bytes, milliseconds). Never

@@ -1,9 +1,15 @@
 /// Renders the official Open API (`/svc/apis/{sto|etp}/…`, krx-wire.md §5): always `OutBlock_1`, plain numbers,
-/// `YYYYMMDD`, short codes in `ISU_CD` for the daily screens, and an empty list for closed days, for today (T-1
-/// only) and before 2010.
+/// `YYYYMMDD`, short codes in `ISU_CD` for the daily screens, and an empty list for today (T-1 only), later days and
+/// before 2010.
+///
+/// Closed days as Open API users report them: on a weekday holiday the daily screens answer one row per issue listed
+/// on the previous session with only the identity fields filled (`BAS_DD`, `ISU_CD`, `ISU_NM`, `LIST_SHRS`, and
+/// `MKT_NM`/`SECT_TP_NM` or `IDX_IND_NM`) and every price, volume and value `""`; Sundays are empty, Saturdays empty
+/// or like a holiday (`saturdayRows`: reports disagree). The base-info screens answer closed days with `[]`.
 struct OpenAPIScreens: Sendable {
     let market: SimulatedMarket
     let today: SimDate
+    var saturdayRows = false
 
     static let apis: Set<String> = [
         "sto/stk_bydd_trd", "sto/ksq_bydd_trd", "sto/knx_bydd_trd", "sto/stk_isu_base_info",
@@ -25,6 +31,17 @@ struct OpenAPIScreens: Sendable {
             case "sto/ksq_isu_base_info": baseInfo(&w, .kosdaq, date)
             case "sto/knx_isu_base_info": baseInfo(&w, .konex, date)
             default: etfPrices(&w, date)
+            }
+        } else if let date = basDd.flatMap({ SimDate($0) }), date < today, date >= Self.firstDay,
+            date.weekday <= 5 || (date.weekday == 6 && saturdayRows),
+            let session = market.calendar.tradingDay(before: date)
+        {
+            switch api {
+            case "sto/stk_bydd_trd": closedPrices(&w, .kospi, date, listedOn: session)
+            case "sto/ksq_bydd_trd": closedPrices(&w, .kosdaq, date, listedOn: session)
+            case "sto/knx_bydd_trd": closedPrices(&w, .konex, date, listedOn: session)
+            case "etp/etf_bydd_trd": closedETFPrices(&w, date, listedOn: session)
+            default: break
             }
         }
         w.endEnvelope(currentDateTime: nil)
@@ -108,6 +125,45 @@ struct OpenAPIScreens: Sendable {
                 w.dash("CMPPREVDD_IDX")
                 w.dash("FLUC_RT_IDX")
             }
+            w.endRow()
+        }
+    }
+
+    private static let stockPriceFields: [StaticString] = [
+        "TDD_CLSPRC", "CMPPREVDD_PRC", "FLUC_RT", "TDD_OPNPRC", "TDD_HGPRC", "TDD_LWPRC", "ACC_TRDVOL", "ACC_TRDVAL",
+        "MKTCAP",
+    ]
+
+    private func closedPrices(_ w: inout JSONWriter, _ segment: SimMarket, _ date: SimDate, listedOn session: SimDate) {
+        for stock in market.stocks(on: session, market: segment) {
+            w.beginRow()
+            w.text("BAS_DD", date.compact)
+            w.text("ISU_CD", stock.ticker)
+            w.text("ISU_NM", stock.abbreviation)
+            w.text("MKT_NM", stock.market.name)
+            w.text("SECT_TP_NM", stock.tier.isEmpty ? "-" : stock.tier)
+            for name in Self.stockPriceFields { w.text(name, "") }
+            w.plain("LIST_SHRS", market.listedShares(of: stock, on: session))
+            w.endRow()
+        }
+    }
+
+    private func closedETFPrices(_ w: inout JSONWriter, _ date: SimDate, listedOn session: SimDate) {
+        for etf in market.etfs(on: session) {
+            w.beginRow()
+            w.text("BAS_DD", date.compact)
+            w.text("ISU_CD", etf.ticker)
+            w.text("ISU_NM", etf.abbreviation)
+            for name: StaticString in ["TDD_CLSPRC", "CMPPREVDD_PRC", "FLUC_RT", "NAV", "TDD_OPNPRC", "TDD_HGPRC",
+                "TDD_LWPRC", "ACC_TRDVOL", "ACC_TRDVAL", "MKTCAP", "INVSTASST_NETASST_TOTAMT"]
+            {
+                w.text(name, "")
+            }
+            w.plain("LIST_SHRS", market.listedShares(of: etf, on: session))
+            w.text("IDX_IND_NM", etf.baseIndex)
+            w.text("OBJ_STKPRC_IDX", "")
+            w.text("CMPPREVDD_IDX", "")
+            w.text("FLUC_RT_IDX", "")
             w.endRow()
         }
     }

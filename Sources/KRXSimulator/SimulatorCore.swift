@@ -115,13 +115,22 @@ final class SimulatorCore: Sendable {
             if outcome == .success, !setCookies.contains(where: { $0.0 == "JSESSIONID" }) {
                 setCookies.append(("JSESSIONID", sessionID))
             }
-            var w = JSONWriter(capacity: 128)
-            w.raw("{\"_error_code\":")
+            // KRX's real answer: text/html, the member fields first (MBR_NO is the account's number; a client
+            // must never log it), then the code and message.
+            var w = JSONWriter(capacity: 192)
+            if let member = sessions.memberNumber(form["mbrId"] ?? "") {
+                w.raw("{\"previousMemberYn\":false,\"MDC_MBR_TP_CD\":\"P\",\"MBR_NO\":")
+                w.quoted(member)
+                w.raw(",")
+            } else {
+                w.raw("{")
+            }
+            w.raw("\"_error_code\":")
             w.quoted(outcome.code)
             w.raw(",\"_error_message\":")
             w.quoted(outcome.message)
             w.raw("}")
-            response = SimResponse(status: .ok, contentType: SimResponse.json, body: w.bytes)
+            response = SimResponse(status: .ok, contentType: SimResponse.html, body: w.bytes)
         case "login/MDCCOMS001D2":
             sessions.logout(cookies["JSESSIONID"])
             response = .text(.ok, "{\"_error_code\":\"CD001\",\"_error_message\":\"로그아웃 되었습니다.\"}", type: SimResponse.json)
@@ -206,7 +215,9 @@ final class SimulatorCore: Sendable {
         {
             basDd = object["basDd"] as? String
         }
-        let body = OpenAPIScreens(market: market, today: today).render(api: api, basDd: basDd) ?? []
+        let screens = OpenAPIScreens(
+            market: market, today: today, saturdayRows: configuration.openAPISaturdayRows)
+        let body = screens.render(api: api, basDd: basDd) ?? []
         return SimResponse(status: .ok, contentType: SimResponse.json, body: body)
     }
 

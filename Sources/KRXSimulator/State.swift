@@ -116,7 +116,7 @@ enum LoginOutcome: Equatable {
 
     var message: String {
         switch self {
-        case .success: "정상적으로 로그인 되었습니다."
+        case .success: "정상"
         case .passwordChangeRequired: "비밀번호 변경이 필요합니다. 비밀번호를 변경해 주세요."
         case .alreadyLoggedIn: "이미 로그인 중인 아이디입니다. 기존 접속을 종료하고 로그인하시겠습니까?"
         case .invalidCredentials: "아이디 또는 비밀번호가 일치하지 않습니다."
@@ -142,6 +142,16 @@ final class SessionStore: Sendable {
     init(accounts: [SimulatorAccount], lifetime: Duration) {
         self.accounts = Dictionary(accounts.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
         self.lifetime = lifetime
+    }
+
+    /// KRX's member number (`MBR_NO`) for an account id: ten digits, stable per id; nil for an unknown account,
+    /// whose answer carries only the code and message.
+    func memberNumber(_ id: String) -> String? {
+        guard accounts[id] != nil else { return nil }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in id.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let digits = String(hash % 1_000_000_000)
+        return "2" + String(repeating: "0", count: 9 - digits.count) + digits
     }
 
     static func newSessionID() -> String {

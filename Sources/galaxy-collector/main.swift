@@ -22,13 +22,18 @@ struct GalaxyCollector: ParsableCommand {
             Days:
               --date D         collect D unconditionally; with --heal N also
                                every day of the N calendar days before D whose
-                               ledger row is missing or failed.
+                               ledger row is missing, failed or pending.
               --from A --to B  collect the days of A…B the ledger has not
-                               settled (missing or failed); days already
+                               settled (missing, failed or pending); days
                                collected or no_session are not fetched again.
                                --only-failed: only failed days. --force: all.
             Range runs from the portal learn closed days with one trading-day
             calendar request per year and record them no_session unfetched.
+            A day whose rows carry no price is no_session; one the calendar
+            (that index, or the ledger of the other datasets) contradicts is
+            failed with both sides. An Open API day is published the morning
+            after: today is left for the next run, and a weekday without
+            prices within 5 days of publication is pending (fetched again).
             The masters (stock, etf) are today's lists: stored once, under D
             (or B). snapshot --date D values every portfolio at the latest
             close on or before D (needs price settled for D).
@@ -49,7 +54,7 @@ struct GalaxyCollector: ParsableCommand {
             the day being fetched is abandoned; nothing is half-written.
 
             Exit status:
-              0   every requested day is collected or no_session
+              0   every requested day is collected, no_session or pending
               1   some days failed (in the ledger with their reason), the
                   snapshot's prices are not collected yet, or cancelled with
                   days left

@@ -25,11 +25,14 @@ struct StatusView {
     func daemonLines() -> [String] {
         let daemon = report.daemon
         let role = daemon.leader ? "leader" : "standby (another galaxyd runs the jobs)"
-        return [
+        var lines = [
             "galaxyd \(daemon.version)  pid \(daemon.pid)  up \(Format.duration(daemon.uptimeSeconds))  "
                 + "\(daemon.ready ? "ready" : "NOT READY")  \(role)  database \(daemon.database)",
             "  socket \(daemon.socket)",
         ]
+        if let leaderName = daemon.leaderName { lines.append("  leader \(leaderName)") }
+        if let fenced = daemon.fenced { lines.append("  fenced \(fenced)") }
+        return lines
     }
 
     func scheduleLines() -> [String] {

@@ -40,6 +40,9 @@ struct KRXSim: AsyncParsableCommand {
               GET  /svc/apis/sto/{stk,ksq,knx}_isu_base_info?basDd=…
               GET  /svc/apis/etp/etf_bydd_trd?basDd=…        [openapi/<api>]
                    header AUTH_KEY (or query AUTH_KEY, or Bearer)
+                   weekday holidays: one "" row per listed issue (only the
+                   identity fields filled); Sundays, today and later: [];
+                   Saturdays: [] (or "" rows with --openapi-saturday-rows)
 
             Control endpoints (never counted in the stats, never faulted):
               GET    /_sim/health         {"ok":true,"seed":N,"today":"…"}
@@ -110,6 +113,9 @@ struct KRXSim: AsyncParsableCommand {
     @Option(help: "Listed ETFs at the end of 2026 (KRX: about 1,100); ETNs scale with it.")
     var etfs: Int = 1_100
 
+    @Flag(help: "Open API: answer Saturdays with \"\" rows like weekday holidays (default: an empty list).")
+    var openapiSaturdayRows = false
+
     @Flag(help: "Do not log requests to stderr.")
     var quiet = false
 
@@ -149,6 +155,7 @@ struct KRXSim: AsyncParsableCommand {
             dailyQuota: quota, sessionLifetime: .seconds(sessionLifetime), faults: rules, stockCount: stocks,
             etfCount: etfs)
         if !authKeys.isEmpty { configuration.authKeys = authKeys.map { OpenAPIKey($0) } }
+        configuration.openAPISaturdayRows = openapiSaturdayRows
         if let fixed = today.flatMap({ SimDate($0) }) { configuration.clock = .fixed(fixed) }
         if !quiet {
             configuration.log = { line in StandardError.write("krx-sim: " + line + "\n") }

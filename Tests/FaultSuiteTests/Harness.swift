@@ -47,7 +47,8 @@ final class FaultDaemon: Sendable {
     /// Starts galaxyd and returns once `status` answers with `ready`.
     init(
         databaseURL: String, sim: KRXSimProcess, directory: TemporaryDirectory? = nil, attempts: Int = 4,
-        extraArguments: [String] = [], environment extra: [String: String] = [:]
+        extraArguments: [String] = [], environment extra: [String: String] = [:], launcher: [String] = [],
+        waitForLeadership: Bool = true
     ) async throws {
         self.databaseURL = databaseURL
         self.directory = try directory ?? TemporaryDirectory(prefix: "fs")
@@ -68,7 +69,11 @@ final class FaultDaemon: Sendable {
         ] + extraArguments
         output = OutputRecorder()
         process = try ChildProcess.spawn(
-            ChildSpec(executable: BuiltProducts.path("galaxyd"), arguments: arguments, environment: environment),
+            // `launcher` (`ip netns exec NS`) execs galaxyd in place: the child's pid is galaxyd's.
+            ChildSpec(executable: launcher.first ?? BuiltProducts.path("galaxyd"),
+                      arguments: (launcher.isEmpty ? [] : Array(launcher.dropFirst()) + [BuiltProducts.path("galaxyd")])
+                          + arguments,
+                      environment: environment),
             onOutput: output.handler)
         let client = self.client
         let process = self.process
@@ -80,7 +85,7 @@ final class FaultDaemon: Sendable {
             guard let report = try? await client.call(method: "status").decode(as: StatusReport.self) else {
                 return false
             }
-            return report.daemon.ready && report.daemon.leader
+            return report.daemon.ready && (report.daemon.leader || !waitForLeadership)
         }
     }
 

@@ -54,12 +54,13 @@ struct CollectorFixture {
     }
 
     /// Runs a collector in-process, on a thread of its own (it blocks on libpq and libcurl).
+    /// `today` is the client's today in Asia/Seoul (the Open API's T-1 rule and publication window).
     func collect(
         _ job: CollectorJob, _ days: DaySelection, environment extra: [String: String] = [:],
-        reporter: CollectorReporter? = nil, control: CollectorControl = CollectorControl()
+        reporter: CollectorReporter? = nil, control: CollectorControl = CollectorControl(),
+        today: TradeDate = simToday
     ) async throws -> CollectorOutcome {
         let configuration = try configuration(extra)
-        let today = simToday
         let request = CollectorRequest(job: job, days: days)
         return await onThread {
             CollectorRun(

@@ -27,6 +27,9 @@ final class FakeKRX: @unchecked Sendable {
     let state = LockedValue(State())
     private(set) var server: TestHTTPServer!
 
+    /// The `MBR_NO` of the fake's account in its login answers.
+    static let memberNumber = "2000095104"
+
     static let blockPage = """
         <!DOCTYPE html><html><head><meta charset="utf-8"><title>에러페이지 - 한국거래소</title></head>
         <body><p>자동화 수단을 통한 비정상 대량 조회가 감지되어 해당 IP의 접속이 일시적으로 제한되었습니다.</p></body></html>
@@ -77,11 +80,14 @@ final class FakeKRX: @unchecked Sendable {
             guard let id = form["mbrId"], state.accounts[id] == form["pw"] else {
                 return .json(#"{"_error_code":"CD002","_error_message":"아이디 또는 비밀번호가 올바르지 않습니다."}"#)
             }
+            // KRX's answers for a known account carry the member fields (MBR_NO identifies the account: it must
+            // never reach a log or an error).
+            let member = #"{"previousMemberYn":false,"MDC_MBR_TP_CD":"P","MBR_NO":"\#(Self.memberNumber)","#
             if state.passwordExpired {
-                return .json(#"{"_error_code":"CD010","_error_message":"비밀번호 변경이 필요합니다."}"#)
+                return .json(member + #""_error_code":"CD010","_error_message":"패스워드 변경 필요"}"#)
             }
             if state.loggedInElsewhere, form["skipDup"] != "Y" {
-                return .json(#"{"_error_code":"CD011","_error_message":"다른 곳에서 로그인 중입니다."}"#)
+                return .json(member + #""_error_code":"CD011","_error_message":"다른 곳에서 로그인 중입니다."}"#)
             }
             state.loggedInElsewhere = false
             state.sessionCounter += 1
@@ -90,7 +96,7 @@ final class FakeKRX: @unchecked Sendable {
             return TestHTTPServer.Response(
                 headers: [("Set-Cookie", "JSESSIONID=\(session); Path=/; HttpOnly"),
                           ("Content-Type", "text/html; charset=utf-8")],
-                body: #"{"_error_code":"CD001","_error_message":"정상"}"#)
+                body: member + #""_error_code":"CD001","_error_message":"정상"}"#)
         }
     }
 

@@ -92,6 +92,35 @@ struct DayWriterTests {
         #expect(ledger.rows == 0)
     }
 
+    /// `pending` (migration 6): unsettled like a failed day, never downgrades a settled one, settled by a later
+    /// answer; `no_session` keeps a note.
+    @Test func pendingDaysStayUnsettledUntilAnswered() throws {
+        let database = try TestDatabase.create(migrated: true)
+        defer { database.drop() }
+        let connection = try database.connect()
+        let writer = DayWriter(connection)
+        let (first, second, third) = (day, day.next, day.adding(days: 2))
+        let reason = "no rows with prices yet; fetched again until 2024-01-09"
+        #expect(try writer.storeDay(dataset: .price, date: first, status: .pending, error: reason).status == .pending)
+        let ledger = Ledger(connection)
+        #expect(try ledger.day(.price, on: first)?.lastError == reason)
+        #expect(try ledger.unsettledDays(.price, in: DateRange(first, third)!) == [first, second, third])
+
+        try writer.storeCollected(.prices(SampleRows.prices(count: 4)), date: second)
+        #expect(try writer.storePending(.price, date: second, reason: reason).status == .collected)
+        try writer.storeNoSession(.price, date: third, note: "the calendar lists no session")
+        #expect(try writer.storePending(.price, date: third, reason: reason).status == .noSession)
+        #expect(try ledger.unsettledDays(.price, in: DateRange(first, third)!) == [first])
+
+        // The re-check's answer settles the pending day.
+        #expect(try writer.storeNoSession(.price, date: first, note: "closed").status == .noSession)
+        let settled = try #require(try ledger.day(.price, on: first))
+        #expect(settled.lastError == "closed" && settled.attempts == 2 && settled.rows == 0)
+        #expect(try ledger.sessionEvidence(of: [.price, .sector], in: DateRange(first, third)!)
+                    == [second: SessionEvidence(collected: [.price]), first: SessionEvidence(noSession: [.price]),
+                        third: SessionEvidence(noSession: [.price])])
+    }
+
     @Test func failedRefetchDoesNotClobberACollectedDay() throws {
         let database = try TestDatabase.create(migrated: true)
         defer { database.drop() }

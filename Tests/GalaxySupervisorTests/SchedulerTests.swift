@@ -135,11 +135,11 @@ final class InProcessSupervisor: Sendable {
         let start = Self.seoul("2026-12-01T17:59:00+09:00")
         let a = try InProcessSupervisor(database: database, directory: directory, name: "a", now: start)
         let b = try InProcessSupervisor(database: database, directory: directory, name: "b", now: start)
-        #expect(await a.lock.acquireOrConfirm())
-        #expect(await b.lock.acquireOrConfirm() == false)
+        #expect(await a.lock.check(within: .seconds(10)).verdict.isHeld)
+        #expect(await b.lock.check(within: .seconds(10)).verdict.isHeld == false)
         let loops = [
-            Task { await a.scheduler.run(isLeader: { await a.lock.acquireOrConfirm() }) },
-            Task { await b.scheduler.run(isLeader: { await b.lock.acquireOrConfirm() }) },
+            Task { await a.scheduler.run(isLeader: { await a.lock.check(within: .seconds(10)).verdict.isHeld }) },
+            Task { await b.scheduler.run(isLeader: { await b.lock.check(within: .seconds(10)).verdict.isHeld }) },
         ]
         try await waitUntil { a.clock.sleeperCount == 1 && b.clock.sleeperCount == 1 }
         let fire = Self.seoul("2026-12-01T18:00:00+09:00")
@@ -149,7 +149,7 @@ final class InProcessSupervisor: Sendable {
         #expect(try runCounts(database) == ["daily": 1])
         // The leader goes away: the standby takes the lock.
         await a.lock.release()
-        #expect(await b.lock.acquireOrConfirm())
+        #expect(await b.lock.check(within: .seconds(10)).verdict.isHeld)
         for loop in loops { loop.cancel() }
         await a.engine.shutdown()
         await b.close()

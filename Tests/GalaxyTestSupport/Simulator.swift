@@ -38,11 +38,14 @@ public final class KRXSimProcess: Sendable {
         return found
     }
 
-    /// Starts `krx-sim --port 0 --quiet` plus `arguments` (e.g. `["--today", "2024-03-15", "--require-login"]`).
-    public static func launch(_ arguments: [String] = []) async throws -> KRXSimProcess {
+    /// Starts `krx-sim --port 0 --quiet` plus `arguments` (e.g. `["--today", "2024-03-15", "--require-login"]`),
+    /// through `launcher` when given (`["/usr/sbin/ip", "netns", "exec", NS]`, which execs krx-sim in place).
+    public static func launch(_ arguments: [String] = [], launcher: [String] = []) async throws -> KRXSimProcess {
         let process = Process()
-        process.executableURL = try executable()
-        process.arguments = ["--port", "0", "--quiet"] + arguments
+        let simulator = try executable()
+        process.executableURL = launcher.first.map { URL(fileURLWithPath: $0) } ?? simulator
+        process.arguments = (launcher.isEmpty ? [] : Array(launcher.dropFirst()) + [simulator.path])
+            + ["--port", "0", "--quiet"] + arguments
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.standardError

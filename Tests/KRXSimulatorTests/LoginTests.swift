@@ -62,6 +62,27 @@ import Testing
         }
     }
 
+    /// KRX's real login answer: served as text/html, member fields before the code and message.
+    @Test func loginAnswerHasKRXsShape() async throws {
+        try await withSimulator(Self.configuration()) { sim in
+            let post = { (id: String, password: String) in
+                try await Curl.run([
+                    "--data", "mbrNm=&telNo=&di=&certType=&mbrId=\(id)&pw=\(password)",
+                    sim.baseURL + "/contents/MDC/COMS/client/MDCCOMS001D1.cmd",
+                ])
+            }
+            let success = try await post("member", "s3cret")
+            #expect(success.header("Content-Type")?.hasPrefix("text/html") == true)
+            #expect(success.text.hasPrefix(#"{"previousMemberYn":false,"MDC_MBR_TP_CD":"P","MBR_NO":""#))
+            #expect(success.text.hasSuffix(#","_error_code":"CD001","_error_message":"정상"}"#))
+            let number = try #require(success.object?["MBR_NO"] as? String)
+            #expect(number.count == 10 && number.allSatisfy(\.isNumber))
+            #expect(success.object?["previousMemberYn"] as? Bool == false)
+            let unknown = try await post("nobody", "x")
+            #expect(unknown.object?["_error_code"] as? String == "CD002" && unknown.object?["MBR_NO"] == nil)
+        }
+    }
+
     @Test func passwordChangeRequiredIsCD010AndGivesNoSession() async throws {
         let jars = CookieJars()
         try await withSimulator(Self.configuration()) { sim in

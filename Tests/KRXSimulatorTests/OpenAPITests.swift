@@ -69,12 +69,52 @@ import Testing
         }
     }
 
-    @Test(arguments: ["20240315", "20240316", "20240317", "20240212", "20090105", "20240401", "garbage"])
-    func closedDaysTodayAndOutOfRangeAreEmpty(basDd: String) async throws {
+    @Test(arguments: ["20240315", "20240316", "20240317", "20090105", "20240401", "garbage"])
+    func weekendsTodayAndOutOfRangeAreEmpty(basDd: String) async throws {
         try await withSimulator(Self.configuration()) { sim in
             let response = try await Self.call(sim, "sto/ksq_bydd_trd", basDd)
             #expect(response.status == 200)
             #expect(response.text == "{\"OutBlock_1\":[]}")
+        }
+    }
+
+    /// What Open API users report for a weekday holiday (설날, 2024-02-12): one row per issue listed on the session
+    /// before, identity fields filled, every price, volume and value `""`.
+    @Test func weekdayHolidaysAnswerEmptyStringRows() async throws {
+        try await withSimulator(Self.configuration()) { sim in
+            let session = SimDate.on("2024-02-08")
+            #expect(!sim.market.isTradingDay(SimDate.on("2024-02-12")))
+            let stocks = try #require(try await Self.call(sim, "sto/ksq_bydd_trd", "20240212").rows("OutBlock_1"))
+            #expect(stocks.count == sim.market.stocks(on: session, market: .kosdaq).count)
+            for row in stocks {
+                #expect(row["BAS_DD"] == "20240212" && row["MKT_NM"] == "KOSDAQ")
+                #expect(!(row["ISU_CD"] ?? "").isEmpty && !(row["ISU_NM"] ?? "").isEmpty)
+                #expect(Int64(row["LIST_SHRS"] ?? "") != nil)
+                for field in ["TDD_CLSPRC", "CMPPREVDD_PRC", "FLUC_RT", "TDD_OPNPRC", "TDD_HGPRC", "TDD_LWPRC",
+                              "ACC_TRDVOL", "ACC_TRDVAL", "MKTCAP"] {
+                    #expect(row[field] == "", "\(field)")
+                }
+            }
+            let etfs = try #require(try await Self.call(sim, "etp/etf_bydd_trd", "20240212").rows("OutBlock_1"))
+            #expect(etfs.count == sim.market.etfs(on: session).count)
+            for row in etfs {
+                #expect(!(row["IDX_IND_NM"] ?? "").isEmpty && Int64(row["LIST_SHRS"] ?? "") != nil)
+                #expect(row["TDD_CLSPRC"] == "" && row["NAV"] == "" && row["OBJ_STKPRC_IDX"] == "")
+            }
+            // The base-info screens stay empty on closed days.
+            #expect(try await Self.call(sim, "sto/ksq_isu_base_info", "20240212").text == "{\"OutBlock_1\":[]}")
+        }
+    }
+
+    @Test func saturdaysAnswerRowsOnlyWithTheFlag() async throws {
+        var configuration = Self.configuration()
+        configuration.openAPISaturdayRows = true
+        try await withSimulator(configuration) { sim in
+            let saturday = try #require(try await Self.call(sim, "etp/etf_bydd_trd", "20240309").rows("OutBlock_1"))
+            #expect(saturday.count == sim.market.etfs(on: SimDate.on("2024-03-08")).count)
+            #expect(saturday.allSatisfy { $0["TDD_CLSPRC"] == "" && $0["BAS_DD"] == "20240309" })
+            #expect(try await Self.call(sim, "etp/etf_bydd_trd", "20240310").text == "{\"OutBlock_1\":[]}",
+                    "Sundays stay empty")
         }
     }
 
