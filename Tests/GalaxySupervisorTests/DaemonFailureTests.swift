@@ -32,6 +32,18 @@ import Glibc
         #expect(lines.first?.contains(variable) == true)
     }
 
+    /// systemd's watchdog ends a galaxyd it has declared hung with SIGABRT. The Swift runtime's backtracer used to catch
+    /// it and return, and galaxyd went on starting collectors until systemd's SIGKILL 45 s later: it must die at once.
+    @Test func theWatchdogsSIGABRTEndsGalaxydAtOnce() async throws {
+        let daemon = try await DaemonHarness()
+        defer { daemon.finish() }
+        let sent = ContinuousClock.now
+        daemon.process.signalGroup(SIGABRT)
+        let exit = try #require(await daemon.process.wait(timeout: .seconds(5)), "galaxyd still runs 5 s after SIGABRT")
+        #expect(exit.termination == .signaled(SIGABRT))
+        print("galaxyd gone \(ContinuousClock.now - sent) after SIGABRT")
+    }
+
     @Test func anUnreachableDatabaseAtStartIsAClearErrorWithoutThePassword() async throws {
         let collector = try TemporaryDirectory(prefix: "gdf")
         defer { collector.remove() }
