@@ -52,11 +52,7 @@ struct OpenAPIScreens: Sendable {
         for stock in market.stocks(on: date, market: segment) {
             guard let day = market.day(of: stock, on: date) else { continue }
             w.beginRow()
-            w.text("BAS_DD", date.compact)
-            w.text("ISU_CD", stock.ticker)
-            w.text("ISU_NM", stock.abbreviation)
-            w.text("MKT_NM", stock.market.name)
-            w.text("SECT_TP_NM", stock.tier.isEmpty ? "-" : stock.tier)
+            stockIdentity(&w, stock, date)
             w.plain("TDD_CLSPRC", day.close)
             w.plain("CMPPREVDD_PRC", day.change)
             w.decimal("FLUC_RT", hundredths: day.changeRateHundredths, grouping: false)
@@ -134,14 +130,19 @@ struct OpenAPIScreens: Sendable {
         "MKTCAP",
     ]
 
+    /// The fields an Open API stock row carries on every weekday, trading or not.
+    private func stockIdentity(_ w: inout JSONWriter, _ stock: SimStock, _ date: SimDate) {
+        w.text("BAS_DD", date.compact)
+        w.text("ISU_CD", stock.ticker)
+        w.text("ISU_NM", stock.abbreviation)
+        w.text("MKT_NM", stock.market.name)
+        w.text("SECT_TP_NM", stock.tier.isEmpty ? "-" : stock.tier)
+    }
+
     private func closedPrices(_ w: inout JSONWriter, _ segment: SimMarket, _ date: SimDate, listedOn session: SimDate) {
         for stock in market.stocks(on: session, market: segment) {
             w.beginRow()
-            w.text("BAS_DD", date.compact)
-            w.text("ISU_CD", stock.ticker)
-            w.text("ISU_NM", stock.abbreviation)
-            w.text("MKT_NM", stock.market.name)
-            w.text("SECT_TP_NM", stock.tier.isEmpty ? "-" : stock.tier)
+            stockIdentity(&w, stock, date)
             for name in Self.stockPriceFields { w.text(name, "") }
             w.plain("LIST_SHRS", market.listedShares(of: stock, on: session))
             w.endRow()
