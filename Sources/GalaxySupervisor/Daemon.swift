@@ -130,12 +130,12 @@ public enum GalaxyDaemon {
             case .unreachable(let reason):
                 statusSource.noteDatabase(reachable: false)
                 guard wasLeader else { return }
-                if leadership.remaining() == .zero {
+                let left = leadership.remaining()
+                if left == .zero {
                     let lease = LeaderLock.lease.seconds.fixed(0)
                     await fence("the leader lock was not confirmed within its \(lease) s lease: \(reason)")
                 } else {
-                    let left = leadership.remaining().seconds.fixed(1)
-                    logger.warning("cannot confirm the leader lock (\(left) s of the lease left): \(reason)")
+                    logger.warning("cannot confirm the leader lock (\(left.seconds.fixed(1)) s of the lease left): \(reason)")
                 }
             }
         }

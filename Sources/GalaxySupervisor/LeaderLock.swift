@@ -13,7 +13,7 @@ import Glibc
 /// succeeds — PostgreSQL is the coordination engine; there is no home-made consensus.
 ///
 /// Leadership is a lease: the daemon fences itself when no check has confirmed the lock within ``lease`` (see
-/// ``LeaderLease``), and every check has a hard deadline enforced here, outside the libpq call — a check blocked on
+/// ``Leadership``), and every check has a hard deadline enforced here, outside the libpq call — a check blocked on
 /// a partitioned network never holds the decision, and a later check never queues behind it.
 final class LeaderLock: Sendable {
     static let key = AdvisoryLockKey.leader
