@@ -257,9 +257,7 @@ public final class CollectorRun {
             let reason = "\(error)"
             let recorded = record(.failed, dataset, date, rows: nil, error: reason, writer: writer, logger: logger)
             guard case .stored = recorded else { return .stop }
-            let progress = control.recordFailed(.init(date: date, reason: reason), requests: requests)
-            logger.warning("day failed", metadata: ["reason": "\(reason)"])
-            reporter?.report(status: "\(dataset.rawValue) \(date.iso): failed: \(reason)", progress: progress)
+            reportFailed(dataset, date, reason, requests: requests, logger: logger)
             if let stopCode {
                 control.stop(stopCode, reason)
                 return .stop
@@ -282,15 +280,12 @@ public final class CollectorRun {
         case .stop:
             return .stop
         case .refused(let reason):
-            let progress = control.recordFailed(.init(date: date, reason: reason), requests: requests)
-            logger.error("day failed to store", metadata: ["reason": "\(reason)"])
-            reporter?.report(status: "\(dataset.rawValue) \(date.iso): failed: \(reason)", progress: progress)
+            reportFailed(dataset, date, reason, requests: requests, logger: logger, level: .error,
+                         "day failed to store")
             return .proceed
         }
         if status == .failed, let note {
-            let progress = control.recordFailed(.init(date: date, reason: note), requests: requests)
-            logger.warning("day failed", metadata: ["reason": "\(note)"])
-            reporter?.report(status: "\(dataset.rawValue) \(date.iso): failed: \(note)", progress: progress)
+            reportFailed(dataset, date, note, requests: requests, logger: logger)
             return .proceed
         }
         let count = rows?.count ?? 0
@@ -305,6 +300,16 @@ public final class CollectorRun {
         logger.log(level: status == .pending ? .notice : .info, "day stored", metadata: metadata)
         reporter?.report(status: "\(dataset.rawValue) \(date.iso): \(what) (\(progress))", progress: progress)
         return .proceed
+    }
+
+    /// Counts a failed day in the run's progress, logs it and tells the supervisor (`STATUS=`).
+    private func reportFailed(
+        _ dataset: Dataset, _ date: TradeDate, _ reason: String, requests: Int, logger: Logger,
+        level: Logger.Level = .warning, _ message: Logger.Message = "day failed"
+    ) {
+        let progress = control.recordFailed(.init(date: date, reason: reason), requests: requests)
+        logger.log(level: level, message, metadata: ["reason": "\(reason)"])
+        reporter?.report(status: "\(dataset.rawValue) \(date.iso): failed: \(reason)", progress: progress)
     }
 
     /// For a range run of a per-day dataset from the portal: what the source's trading calendar says about the days
