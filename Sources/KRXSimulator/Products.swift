@@ -1,7 +1,7 @@
 import Foundation
 
 /// One ETN (상장지수증권) over its life: listed until its last trading day (`LSTTRD_DD`), its maturity.
-public final class SimETN: Sendable {
+public struct SimETN: Sendable {
     public let ticker: String
     public let isin: String
     public let name: String
@@ -23,29 +23,6 @@ public final class SimETN: Sendable {
     public let taxType: String
 
     public func isListed(on date: SimDate) -> Bool { listed <= date && date <= lastTradingDay }
-
-    init(
-        ticker: String, isin: String, name: String, abbreviation: String, englishName: String, listed: SimDate,
-        lastTradingDay: SimDate, trackedIndex: String, indexProvider: String, leverage: String, region: String,
-        assetClass: String, listedShares: Int64, issuer: String, expenseHundredths: Int64, taxType: String
-    ) {
-        self.ticker = ticker
-        self.isin = isin
-        self.name = name
-        self.abbreviation = abbreviation
-        self.englishName = englishName
-        self.listed = listed
-        self.lastTradingDay = lastTradingDay
-        self.trackedIndex = trackedIndex
-        self.indexProvider = indexProvider
-        self.leverage = leverage
-        self.region = region
-        self.assetClass = assetClass
-        self.listedShares = listedShares
-        self.issuer = issuer
-        self.expenseHundredths = expenseHundredths
-        self.taxType = taxType
-    }
 }
 
 /// One ELW (주식워런트증권) on a listed stock: a call or put, cash-settled, European, listed for 3–12 months.
