@@ -27,3 +27,9 @@ mkdir -p "$GALAXY_TEST_RESPONSES_DIR"
 # all at once turns their deadlines (heartbeats, idle timeouts) into a measure of the machine's load.
 swift test --skip-build --no-parallel "$@"
 python3 scripts/check-openrpc.py --responses "$GALAXY_TEST_RESPONSES_DIR"
+# The units under a real systemd (skipped, saying why, where the machine cannot boot an isolated one). Not when a
+# --filter picks some tests: a full run only.
+if [[ $# -eq 0 ]]; then
+    echo "==> the systemd tier (scripts/systemd-tier.sh)"
+    scripts/systemd-tier.sh "$(swift build --show-bin-path)"
+fi

@@ -15,11 +15,14 @@ public struct ChildSpec: Sendable {
     public var executable: String
     public var arguments: [String]
     public var environment: [String: String]
+    /// The child's `oom_score_adj`, written as soon as it exists; nil keeps the one it inherits from galaxyd.
+    public var oomScoreAdjustment: Int?
 
-    public init(executable: String, arguments: [String], environment: [String: String]) {
+    public init(executable: String, arguments: [String], environment: [String: String], oomScoreAdjustment: Int? = nil) {
         self.executable = executable
         self.arguments = arguments
         self.environment = environment
+        self.oomScoreAdjustment = oomScoreAdjustment
     }
 }
 
@@ -134,6 +137,7 @@ public final class ChildProcess: Sendable {
             closeAll([stdinPipe[1], stdoutPipe[0], stderrPipe[0]])
             throw SpawnError(executable: spec.executable, errno: result)
         }
+        if let adjustment = spec.oomScoreAdjustment { Self.setOOMScoreAdjustment(adjustment, of: pid) }
         let pidfd = galaxy_pidfd_open(pid)
         let child = ChildProcess(pid: pid, stdinWriteEnd: stdinPipe[1])
         let (stdoutRead, stderrRead) = (stdoutPipe[0], stderrPipe[0])
@@ -141,6 +145,14 @@ public final class ChildProcess: Sendable {
             child.monitor(pidfd: pidfd, stdout: stdoutRead, stderr: stderrRead, onOutput: onOutput)
         }
         return child
+    }
+
+    /// Raising a process's `oom_score_adj` needs no privilege when it runs as our user; failure (no /proc, a child
+    /// already gone) leaves the inherited value, which is only less precise.
+    private static func setOOMScoreAdjustment(_ adjustment: Int, of pid: pid_t) {
+        guard let file = fopen("/proc/\(pid)/oom_score_adj", "w") else { return }
+        fputs("\(adjustment)\n", file)
+        fclose(file)
     }
 
     private init(pid: pid_t, stdinWriteEnd: Int32) {

@@ -50,7 +50,7 @@ struct CollectorLauncher: Sendable {
         "GALAXY_DATABASE_URL", "GALAXY_SOURCE", "GALAXY_PORTAL_URL", "GALAXY_OPENAPI_URL", "GALAXY_RATE", "GALAXY_TZ",
         "KRX_ID", "KRX_PW", "KRX_AUTH_KEY", "CREDENTIALS_DIRECTORY", "GALAXY_LOG_LEVEL",
         "PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGPASSWORD", "PGPASSFILE", "PGSERVICE", "PGSSLMODE", "PGAPPNAME",
-        "SSL_CERT_FILE", "SSL_CERT_DIR", "TZ", "LANG", "HOME",
+        "SSL_CERT_FILE", "SSL_CERT_DIR", "TZ", "LANG", "HOME", "LIBDISPATCH_LOG",
     ]
 
     func spec(for task: CollectorTask) -> ChildSpec {
@@ -68,7 +68,11 @@ struct CollectorLauncher: Sendable {
         environment["GALAXY_OPENAPI_QUOTA_FILE"] = settings.runtimeDirectory + "/openapi.quota"
         // Lines come to us, not to the journal; the journal format carries each line's priority through.
         environment["GALAXY_LOG_FORMAT"] = "journal"
-        return ChildSpec(executable: settings.collectorPath, arguments: task.arguments, environment: environment)
+        // When the service's cgroup runs out of memory the OOM killer takes a collector (one task, retried or
+        // failed), never galaxyd (every run): 1000 makes a collector its first choice, galaxyd keeps the unit's -100.
+        return ChildSpec(
+            executable: settings.collectorPath, arguments: task.arguments, environment: environment,
+            oomScoreAdjustment: 1000)
     }
 }
 
