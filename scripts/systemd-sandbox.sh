@@ -8,8 +8,9 @@
 #   sandbox CMD...          run CMD inside it (all its namespaces), as root
 #   sandbox_stop            SIGKILL its PID 1: the kernel ends every process of the namespace, the mounts go with it
 #
-# /home and /root are private tmpfs too (useradd, shells' histories). Never boot systemd without this isolation: its tmpfiles set-up empties the real /tmp (builds, clusters, CI's clone)
-# and sysinit would apply sysctls and remount file systems of the host.
+# /home and /root are private tmpfs too (useradd, shells' histories). Never boot systemd without this isolation: its
+# tmpfiles set-up empties the real /tmp (builds, clusters, CI's clone) and sysinit would apply sysctls and remount
+# file systems of the host.
 
 SANDBOX_PID=
 SANDBOX_TARGET=galaxy-tier.target

@@ -230,6 +230,19 @@ check "no secret in galaxyd's journal" lacks 'tier-secret|sim-password' unit_log
 sandbox rm /etc/systemd/system/galaxyd.service.d/tcp.conf
 sandbox systemctl daemon-reload
 
+section "2. a missing KRX credential is reported at start, not at 18:00"
+sandbox install -m 0600 /dev/null /etc/galaxy/credentials/krx-pw
+since=$(monotonic_now)
+sandbox systemctl restart galaxyd.service
+check "galaxyd says so in one journal line at start (priority err) naming the file and the directive" \
+    prints 'KRX credentials: .*krx-pw is missing or empty.*LoadCredential=krx-pw:/etc/galaxy/credentials/krx-pw' \
+    unit_log "$since" 3
+check "and galaxyctl status shows it" prints 'problem: the data portal source has a member ID but no password' \
+    sandbox galaxyctl status
+sandbox sh -c "printf '%s' sim-password | install -m 0600 /dev/stdin /etc/galaxy/credentials/krx-pw"
+sandbox systemctl restart galaxyd.service
+check "with the credential back, status shows no problem" lacks 'problem:' sandbox galaxyctl status
+
 # A backfill that takes minutes at GALAXY_RATE=4 (a later EnvironmentFile= wins over the guide's), so the checks
 # below always find collectors at work.
 sandbox sh -c 'printf "GALAXY_RATE=4\n" >/etc/galaxy/tier-slow.env'

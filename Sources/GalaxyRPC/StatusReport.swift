@@ -40,10 +40,13 @@ public struct DaemonStatus: Codable, Sendable, Equatable {
     @NullEncoded public var leaderName: String?
     /// Why and when this daemon last stopped leading (fenced itself); null if it never did or leads again.
     @NullEncoded public var fenced: String?
+    /// Configuration problems found at start that leave galaxyd running but work failing (missing KRX
+    /// credentials), each naming the fix; empty when there are none.
+    public var problems: [String]
 
     public init(
         version: String, pid: Int32, startedAt: String, uptimeSeconds: Double, ready: Bool, leader: Bool,
-        socket: String, database: String, leaderName: String? = nil, fenced: String? = nil
+        socket: String, database: String, leaderName: String? = nil, fenced: String? = nil, problems: [String] = []
     ) {
         self.version = version
         self.pid = pid
@@ -55,6 +58,7 @@ public struct DaemonStatus: Codable, Sendable, Equatable {
         self.database = database
         self.leaderName = leaderName
         self.fenced = fenced
+        self.problems = problems
     }
 }
 

@@ -18,7 +18,9 @@ public struct ChildSpec: Sendable {
     /// The child's `oom_score_adj`, written as soon as it exists; nil keeps the one it inherits from galaxyd.
     public var oomScoreAdjustment: Int?
 
-    public init(executable: String, arguments: [String], environment: [String: String], oomScoreAdjustment: Int? = nil) {
+    public init(
+        executable: String, arguments: [String], environment: [String: String], oomScoreAdjustment: Int? = nil
+    ) {
         self.executable = executable
         self.arguments = arguments
         self.environment = environment

@@ -146,7 +146,7 @@ final class StatusSource: Sendable {
                 version: settings.version, pid: getpid(), startedAt: Timestamps.rfc3339(started),
                 uptimeSeconds: (Date().timeIntervalSince(started) * 10).rounded() / 10, ready: ready(),
                 leader: leader, socket: socketDescription, database: databaseState, leaderName: leadership.holder,
-                fenced: leadership.fence),
+                fenced: leadership.fence, problems: settings.problems),
             schedule: await scheduler.status(),
             children: await engine.childStatuses(),
             runs: runs,

@@ -88,7 +88,7 @@ enum OpenRPCDocument {
           "result": {
             "name": "status",
             "value": {
-              "daemon": {"version": "1.0.0", "pid": 4242, "startedAt": "2026-11-27T09:00:00+09:00", "uptimeSeconds": 3600, "ready": true, "leader": true, "socket": "/run/galaxyd/control.sock", "database": "ok", "leaderName": "galaxyd host-a pid 4242 at 10.0.0.2", "fenced": null},
+              "daemon": {"version": "1.0.0", "pid": 4242, "startedAt": "2026-11-27T09:00:00+09:00", "uptimeSeconds": 3600, "ready": true, "leader": true, "socket": "/run/galaxyd/control.sock", "database": "ok", "leaderName": "galaxyd host-a pid 4242 at 10.0.0.2", "fenced": null, "problems": []},
               "schedule": [
                 {"job": "daily", "cron": "0 18 * * mon-fri", "timeZone": "Asia/Seoul", "nextFire": "2026-11-27T18:00:00+09:00", "lastFire": "2026-11-26T18:00:00+09:00", "lastRunId": 16},
                 {"job": "snapshot", "cron": "30 18 * * mon-fri", "timeZone": "Asia/Seoul", "nextFire": "2026-11-27T18:30:00+09:00", "lastFire": null, "lastRunId": null}
@@ -255,7 +255,7 @@ enum OpenRPCDocument {
         "properties": {
           "daemon": {
             "type": "object",
-            "required": ["version", "pid", "startedAt", "uptimeSeconds", "ready", "leader", "socket", "database", "leaderName", "fenced"],
+            "required": ["version", "pid", "startedAt", "uptimeSeconds", "ready", "leader", "socket", "database", "leaderName", "fenced", "problems"],
             "properties": {
               "version": {"type": "string"},
               "pid": {"type": "integer"},
@@ -266,7 +266,8 @@ enum OpenRPCDocument {
               "socket": {"type": "string"},
               "database": {"type": "string", "enum": ["ok", "unavailable"]},
               "leaderName": {"type": ["string", "null"], "description": "who holds the scheduler lock as this daemon last saw it: `galaxyd HOST pid N at ADDRESS`."},
-              "fenced": {"type": ["string", "null"], "description": "why and when this daemon last fenced itself (stopped leading and stopped its collectors); null if it never did or leads again."}
+              "fenced": {"type": ["string", "null"], "description": "why and when this daemon last fenced itself (stopped leading and stopped its collectors); null if it never did or leads again."},
+              "problems": {"type": "array", "items": {"type": "string"}, "description": "configuration problems found at start that leave galaxyd running but work failing (missing KRX credentials), each naming the fix; empty when none."}
             }
           },
           "schedule": {"type": "array", "items": {"$ref": "#/components/schemas/ScheduleEntry"}},

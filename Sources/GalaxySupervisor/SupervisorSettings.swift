@@ -29,6 +29,8 @@ public struct SupervisorSettings: Sendable {
     /// How often a standby tries to become the leader.
     public var leaderRetryInterval: Duration = .seconds(5)
     public var version: String = GalaxyVersion.current
+    /// What galaxyd found wrong at start that does not stop it (missing KRX credentials); shown by `status`.
+    public var problems: [String] = []
 
     public init(configuration: GalaxyConfiguration, collectorPath: String, runtimeDirectory: String) {
         self.configuration = configuration

@@ -32,6 +32,7 @@ struct StatusView {
         ]
         if let leaderName = daemon.leaderName { lines.append("  leader \(leaderName)") }
         if let fenced = daemon.fenced { lines.append("  fenced \(fenced)") }
+        for problem in daemon.problems { lines.append("  problem: \(problem)") }
         return lines
     }
 

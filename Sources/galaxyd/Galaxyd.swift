@@ -122,6 +122,9 @@ extension Galaxyd {
                 configuration: configuration, collectorPath: collectorPath,
                 runtimeDirectory: runtimeDirectory ?? environment["RUNTIME_DIRECTORY"]?.split(separator: ":").first.map(String.init)
                     ?? "/tmp/galaxyd-\(geteuid())")
+            settings.problems = configuration.credentialProblems(
+                credentialsDirectory: environment["CREDENTIALS_DIRECTORY"])
+            for problem in settings.problems { logger.error("KRX credentials: \(problem)") }
             settings.readyTimeout = .seconds(readyTimeout)
             settings.heartbeatTimeout = .seconds(heartbeatTimeout)
             settings.maxRuntime = .seconds(maxRuntime)

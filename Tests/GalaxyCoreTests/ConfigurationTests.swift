@@ -42,6 +42,24 @@ import Testing
         #expect(!printed.contains("KEY"))
     }
 
+    @Test func missingCredentialsAreNamedWithTheirFileAndDirective() throws {
+        let empty = try GalaxyConfiguration(environment: ["CREDENTIALS_DIRECTORY": "/creds"], readFile: { _ in "" })
+        let problems = empty.credentialProblems(credentialsDirectory: "/creds")
+        #expect(problems.count == 1)
+        #expect(problems[0].contains("no KRX member login"))
+        #expect(problems[0].contains("/creds/krx-id is missing or empty"))
+        #expect(problems[0].contains("LoadCredential=krx-id:/etc/galaxy/credentials/krx-id"))
+
+        let noPassword = try GalaxyConfiguration(environment: ["KRX_ID": "member", "GALAXY_SOURCE_PRICE": "openapi"])
+        let both = noPassword.credentialProblems(credentialsDirectory: nil)
+        #expect(both.count == 2)
+        #expect(both[0].contains("KRX_PW is not set and there is no $CREDENTIALS_DIRECTORY with krx-pw"))
+        #expect(both[1].contains("Open API source has no AUTH_KEY"))
+
+        let complete = try GalaxyConfiguration(environment: ["KRX_ID": "member", "KRX_PW": "secret"])
+        #expect(complete.credentialProblems(credentialsDirectory: nil).isEmpty)
+    }
+
     @Test func perDatasetSourceOverride() throws {
         let config = try GalaxyConfiguration(environment: ["GALAXY_SOURCE_PRICE": "openapi"])
         #expect(config.source(for: .price) == .openapi)
