@@ -111,7 +111,9 @@ struct TaskRunner: Sendable {
                 reason = nil
             }
             if let reason {
-                logger.warning("stopping collector: \(reason)", metadata: ["pid": "\(child.pid)"])
+                logger.warning("stopping collector: \(reason)", metadata: [
+                    "pid": "\(child.pid)", LogMessageID.metadataKey: "\(LogMessageID.childKilled)",
+                ])
                 outcome.stoppedBecause = reason
                 // The grace period runs even when our own task is cancelled.
                 let grace = fencing.value ? fenceGrace : settings.terminationGrace
