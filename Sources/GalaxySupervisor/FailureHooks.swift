@@ -76,8 +76,8 @@ public final class FailureHooks: Sendable {
     static let loggedLines = 20
 
     private struct State {
+        /// The running event first, then those waiting.
         var queue: [FailureEvent] = []
-        var working = false
         /// `openedAt` of the last breaker opening reported, so one opening is one event.
         var lastBreakerOpening: Date?
     }
@@ -100,10 +100,9 @@ public final class FailureHooks: Sendable {
     public func notify(_ event: FailureEvent) {
         guard command != nil else { return }
         let startWorker: Bool? = state.withLock { state in
-            guard state.queue.count < queueLimit else { return nil }
+            guard state.queue.count <= queueLimit else { return nil }
             state.queue.append(event)
-            defer { state.working = true }
-            return !state.working
+            return state.queue.count == 1
         }
         guard let startWorker else {
             logger.warning("failure hook: \(queueLimit) events already waiting; dropped this one",
@@ -114,14 +113,13 @@ public final class FailureHooks: Sendable {
     }
 
     private func drain() async {
-        while let event = state.withLock({ state -> FailureEvent? in
-            if state.queue.isEmpty {
-                state.working = false
-                return nil
-            }
-            return state.queue.removeFirst()
-        }) {
+        var next = state.withLock { $0.queue.first }
+        while let event = next {
             await run(event)
+            next = state.withLock { state in
+                state.queue.removeFirst()
+                return state.queue.first
+            }
         }
     }
 

@@ -439,7 +439,7 @@ public actor JobEngine {
             attempt += 1
             let number = attempt
             outcome = await runner.runAttempt(
-                task, logger: logger,
+                task, runID: runID, taskID: taskID, logger: logger,
                 onStart: { pid in await self.attemptStarted(runID, taskID, pid: pid, attempt: number) },
                 onProgress: { progress in await self.progressed(runID, taskID, progress) })
             await slots.release()

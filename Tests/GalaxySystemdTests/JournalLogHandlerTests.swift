@@ -12,7 +12,7 @@ import Testing
     @Test func journalLinesCarryPriorityPrefixesAndMetadata() {
         let lines = Lines()
         var logger = Logger(label: "galaxyd") {
-            JournalLogHandler(label: $0, level: .debug, journal: true, output: lines.append)
+            JournalLogHandler(label: $0, level: .debug, format: .priorityPrefixed, output: lines.append)
         }
         logger[metadataKey: "run"] = "42"
         logger.error("collector failed", metadata: ["collector": "price", "range": "2024-01-02"])
@@ -27,7 +27,7 @@ import Testing
 
     @Test func plainLinesHaveATimestampAndRespectTheLevel() throws {
         let lines = Lines()
-        let logger = Logger(label: "krx") { JournalLogHandler(label: $0, level: .info, journal: false, output: lines.append) }
+        let logger = Logger(label: "krx") { JournalLogHandler(label: $0, level: .info, format: .plain, output: lines.append) }
         logger.debug("hidden")
         logger.warning("shown")
         let all = lines.value.withLock { $0 }
