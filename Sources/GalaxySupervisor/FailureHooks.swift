@@ -220,7 +220,8 @@ public final class FailureHooks: Sendable {
         ])
         notify(event(
             .breakerOpened,
-            summary: "galaxy: KRX \(breaker.source) circuit breaker open until \(Timestamps.rfc3339(breaker.openUntil))",
+            summary: "galaxy: KRX \(breaker.source) circuit breaker open until "
+                + Timestamps.rfc3339(breaker.openUntil),
             configure: { event in
                 event.breaker = FailureEvent.Breaker(
                     source: breaker.source, openedAt: Timestamps.rfc3339(breaker.openedAt),

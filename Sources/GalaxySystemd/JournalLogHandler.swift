@@ -78,7 +78,8 @@ public struct JournalLogHandler: LogHandler {
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { $1 } }
         if format == .native,
-            Self.send(Self.journalFields(label: label, level: event.level, message: "\(event.message)", metadata: merged))
+            Self.send(
+                Self.journalFields(label: label, level: event.level, message: "\(event.message)", metadata: merged))
         {
             return
         }

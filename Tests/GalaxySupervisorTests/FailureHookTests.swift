@@ -36,7 +36,8 @@ import Glibc
         // The directory is one word though it is quoted: the command is split like ExecStart=, never by a shell.
         let hook = try Self.recordingHook(in: events)
         let daemon = try await DaemonHarness(
-            behaviours: ["stock": .ok], default: .exit1, environment: ["GALAXY_ON_FAILURE": "\(hook) \"\(events.path)\""])
+            behaviours: ["stock": .ok], default: .exit1,
+            environment: ["GALAXY_ON_FAILURE": "\(hook) \"\(events.path)\""])
         defer { daemon.finish() }
 
         let id = try await daemon.runDaily(date: "2026-03-06")
@@ -148,8 +149,9 @@ import Glibc
         let hooks = FailureHooks(settings: settings, inherited: [:], logger: logger)
         let start = ContinuousClock.now
         for number in 0..<12 {
-            hooks.runMissed(job: "daily", scheduledAt: Date(), date: try #require(TradeDate("2026-03-06")), runId: Int64(number),
-                            reason: "test")
+            hooks.runMissed(
+                job: "daily", scheduledAt: Date(), date: try #require(TradeDate("2026-03-06")), runId: Int64(number),
+                reason: "test")
         }
         #expect(ContinuousClock.now - start < .milliseconds(200))
         try await waitUntil("the queue drains", timeout: .seconds(20)) {

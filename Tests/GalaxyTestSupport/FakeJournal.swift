@@ -29,7 +29,9 @@ public final class FakeJournal: Sendable {
             raw.copyBytes(from: path.map { UInt8(bitPattern: $0) })
         }
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard bound == 0 else { throw TestDatabaseError("cannot bind the fake journal socket: errno \(errno)") }
         var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
@@ -40,19 +42,33 @@ public final class FakeJournal: Sendable {
         thread.start()
     }
 
-    /// Whether this machine lets a test give a child a mount namespace (root, or unprivileged user namespaces).
-    public static var isAvailable: Bool {
-        FileManager.default.fileExists(atPath: "/usr/bin/unshare") && FileManager.default.fileExists(atPath: "/run/systemd")
+    /// Whether this machine lets a test give a child a mount namespace (root, or unprivileged user namespaces):
+    /// checked by trying.
+    public static let isAvailable: Bool = {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") else { return false }
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        probe.arguments = namespaceFlags + ["/bin/true"]
+        guard (try? probe.run()) != nil else { return false }
+        probe.waitUntilExit()
+        return probe.terminationStatus == 0
+    }()
+
+    private static var namespaceFlags: [String] {
+        (geteuid() == 0 ? ["-m"] : ["-U", "-r", "-m"]) + ["--propagation", "private"]
     }
 
     /// Prefix for a command line: runs the rest with this journal as `/run/systemd/journal/socket` and stderr as
     /// the journal stream.
     public var launcher: [String] {
-        ["/usr/bin/unshare"] + (geteuid() == 0 ? ["-m"] : ["-U", "-r", "-m"]) + ["--propagation", "private",
+        // Without /run/systemd (no systemd on this host) a tmpfs over /run, in the namespace only, makes room for it.
+        ["/usr/bin/unshare"] + Self.namespaceFlags + [
             "/bin/sh", "-c",
-            "mount --bind \"$1\" /run/systemd && JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/2) && "
+            "{ [ -d /run/systemd ] || { mount -t tmpfs tmpfs /run && mkdir /run/systemd; }; } && "
+                + "mount --bind \"$1\" /run/systemd && JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/2) && "
                 + "export JOURNAL_STREAM && shift && exec \"$@\"",
-            "sh", directory.path]
+            "sh", directory.path,
+        ]
     }
 
     /// Every entry so far, as field dictionaries.
