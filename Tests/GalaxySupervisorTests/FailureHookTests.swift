@@ -1,5 +1,6 @@
 import Foundation
 import GalaxyCore
+import GalaxyPostgres
 import GalaxyRPC
 @testable import GalaxySupervisor
 import GalaxySystemd
@@ -116,6 +117,31 @@ import Glibc
             FileManager.default.fileExists(atPath: events.file("later"))
         }
         #expect(daemon.process.exit == nil)
+    }
+
+    @Test func aBreakerOpeningIsReportedOnce() async throws {
+        let events = try TemporaryDirectory(prefix: "hook")
+        defer { events.remove() }
+        let hook = try Self.recordingHook(in: events)
+        let daemon = try await DaemonHarness(environment: ["GALAXY_ON_FAILURE": "\(hook) \(events.path)"])
+        defer { daemon.finish() }
+        // What a collector that met a block page writes (GalaxyPostgres' BreakerStore), seen on galaxyd's status beat.
+        let connection = try daemon.database.connect()
+        defer { connection.close() }
+        _ = try connection.query(
+            "INSERT INTO source_breakers (source, opened_at, open_until, reason) "
+                + "VALUES ('portal', now(), now() + interval '24 hours', 'block page (test)')")
+        try await waitUntil("the breaker event", timeout: .seconds(15)) {
+            try !Self.files(in: events, suffix: ".json").isEmpty
+        }
+        try await Task.sleep(for: .seconds(2.5))  // another status beat: the same opening is not reported again
+        let files = try Self.files(in: events, suffix: ".json")
+        #expect(files.count == 1)
+        let json = try JSONValue(parsing: try String(contentsOfFile: files[0], encoding: .utf8))
+        #expect(json["kind"]?.stringValue == "breaker_opened")
+        #expect(json["breaker"]?["source"]?.stringValue == "portal")
+        #expect(json["breaker"]?["reason"]?.stringValue == "block page (test)")
+        #expect(daemon.output.all.contains { $0.contains("KRX circuit breaker opened") })
     }
 
     /// Alive and not a zombie waiting for its reaper.
