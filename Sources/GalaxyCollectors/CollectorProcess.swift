@@ -25,19 +25,24 @@ public struct SupervisorEnvironment: Sendable, Equatable {
             notifySocket: systemd.notifySocket, watchdogTimeout: systemd.watchdogTimeout, problems: systemd.problems)
     }
 
-    /// Logs to stderr, one line per message, at `GALAXY_LOG_LEVEL` (default info). With sd-daemon priority prefixes
-    /// (`<3>` …) under systemd (`JOURNAL_STREAM`) or when galaxyd asks for them (`GALAXY_LOG_FORMAT=journal`: it reads
-    /// the child's lines and forwards them with their priority); `GALAXY_LOG_FORMAT=plain` forces plain lines.
+    /// Logs at `GALAXY_LOG_LEVEL` (default info): structured entries straight to the journal when stderr is the
+    /// journal or galaxyd asks for it (`GALAXY_LOG_FORMAT=native`, then tagged with galaxyd's `GALAXY_RUN_ID` and
+    /// `GALAXY_TASK_ID`); lines with sd-daemon priority prefixes when galaxyd reads and forwards them
+    /// (`GALAXY_LOG_FORMAT=journal`); plain lines otherwise (see ``JournalLogHandler/Format/detect(environment:)``).
     public static func bootstrapLogging(
         label: String, environment: [String: String] = ProcessInfo.processInfo.environment
     ) {
         let level = environment["GALAXY_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
-        let journal: Bool? =
-            switch environment["GALAXY_LOG_FORMAT"] {
-            case "journal": true
-            case "plain": false
-            default: nil
-            }
-        LoggingSystem.bootstrap { JournalLogHandler(label: $0, level: level, journal: journal) }
+        let format = JournalLogHandler.Format.detect(environment: environment)
+        var tags: Logger.Metadata = [:]
+        if format == .native {
+            if let run = environment["GALAXY_RUN_ID"] { tags["run"] = "\(run)" }
+            if let task = environment["GALAXY_TASK_ID"] { tags["task"] = "\(task)" }
+        }
+        LoggingSystem.bootstrap { [tags] label in
+            var handler = JournalLogHandler(label: label, level: level, format: format)
+            handler.metadata = tags
+            return handler
+        }
     }
 }

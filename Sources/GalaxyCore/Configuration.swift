@@ -58,6 +58,8 @@ public struct GalaxyConfiguration: Sendable {
     public var snapshotCron: String
     public var collectorPath: String?
     public var maxChildren: Int
+    /// `GALAXY_ON_FAILURE`: run with the event on stdin when a run fails, the breaker opens or a fire is missed.
+    public var onFailure: HookCommand?
 
     public static let defaultSocketPath = "/run/galaxyd/control.sock"
 
@@ -158,6 +160,9 @@ public struct GalaxyConfiguration: Sendable {
             maxChildren = count
         } else {
             maxChildren = 2
+        }
+        onFailure = try value("GALAXY_ON_FAILURE").map { text throws(ConfigurationError) in
+            try HookCommand(parsing: text, variable: "GALAXY_ON_FAILURE")
         }
     }
 

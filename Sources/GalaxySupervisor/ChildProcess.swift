@@ -99,13 +99,18 @@ public final class ChildProcess: Sendable {
 
     /// Starts the child. `onOutput` is called on the monitor thread for each complete line (without the newline,
     /// at most 64 KiB; longer lines are split) and must not block.
+    ///
+    /// - Parameter standardInput: a file the child reads as stdin instead of the supervisor pipe (a failure hook's
+    ///   event); the caller keeps and closes its own descriptor.
     public static func spawn(
-        _ spec: ChildSpec, onOutput: @escaping @Sendable (Stream, String) -> Void
+        _ spec: ChildSpec, standardInput: Int32? = nil, onOutput: @escaping @Sendable (Stream, String) -> Void
     ) throws -> ChildProcess {
         var stdinPipe: [Int32] = [-1, -1]
         var stdoutPipe: [Int32] = [-1, -1]
         var stderrPipe: [Int32] = [-1, -1]
-        guard galaxy_pipe_cloexec(&stdinPipe) == 0 else { throw SpawnError(executable: spec.executable, errno: errno) }
+        if standardInput == nil, galaxy_pipe_cloexec(&stdinPipe) != 0 {
+            throw SpawnError(executable: spec.executable, errno: errno)
+        }
         guard galaxy_pipe_cloexec(&stdoutPipe) == 0 else {
             let saved = errno
             closeAll(stdinPipe)
@@ -127,12 +132,12 @@ public final class ChildProcess: Sendable {
         let result = (argv + [nil]).withUnsafeBufferPointer { argvBuffer in
             (envp + [nil]).withUnsafeBufferPointer { envpBuffer in
                 galaxy_spawn(
-                    spec.executable, argvBuffer.baseAddress, envpBuffer.baseAddress, stdinPipe[0], stdoutPipe[1],
-                    stderrPipe[1], &pid)
+                    spec.executable, argvBuffer.baseAddress, envpBuffer.baseAddress, standardInput ?? stdinPipe[0],
+                    stdoutPipe[1], stderrPipe[1], &pid)
             }
         }
         // The child has its own copies of these ends (or never started).
-        close(stdinPipe[0])
+        if standardInput == nil { close(stdinPipe[0]) }
         close(stdoutPipe[1])
         close(stderrPipe[1])
         guard result == 0 else {

@@ -1,4 +1,5 @@
 import GalaxyCore
+import GalaxySystemd
 
 /// One unit of supervised work: one collector over one date range.
 public struct CollectorTask: Sendable, Hashable, CustomStringConvertible {
@@ -53,7 +54,11 @@ struct CollectorLauncher: Sendable {
         "SSL_CERT_FILE", "SSL_CERT_DIR", "TZ", "LANG", "HOME", "LIBDISPATCH_LOG",
     ]
 
-    func spec(for task: CollectorTask) -> ChildSpec {
+    /// Whether galaxyd's own stderr is the journal: its collectors then write their entries there themselves, with
+    /// their own fields (a trade date per day), tagged with the run and task.
+    var childrenLogToJournal: Bool { JournalStream.isJournal(environment: inherited) }
+
+    func spec(for task: CollectorTask, runID: Int64, taskID: Int64) -> ChildSpec {
         var environment: [String: String] = ["PATH": "/usr/local/bin:/usr/bin:/bin"]
         for name in Self.passedThrough {
             if let value = inherited[name] { environment[name] = value }
@@ -66,8 +71,14 @@ struct CollectorLauncher: Sendable {
         environment["GALAXY_RATE_FILE"] = settings.rateFilePath
         environment["GALAXY_SESSION_FILE"] = settings.runtimeDirectory + "/portal.session"
         environment["GALAXY_OPENAPI_QUOTA_FILE"] = settings.runtimeDirectory + "/openapi.quota"
-        // Lines come to us, not to the journal; the journal format carries each line's priority through.
-        environment["GALAXY_LOG_FORMAT"] = "journal"
+        if childrenLogToJournal {
+            environment["GALAXY_LOG_FORMAT"] = "native"
+            environment["GALAXY_RUN_ID"] = String(runID)
+            environment["GALAXY_TASK_ID"] = String(taskID)
+        } else {
+            // Lines come to us; the journal format carries each line's priority through.
+            environment["GALAXY_LOG_FORMAT"] = "journal"
+        }
         // When the service's cgroup runs out of memory the OOM killer takes a collector (one task, retried or
         // failed), never galaxyd (every run): 1000 makes a collector its first choice, galaxyd keeps the unit's -100.
         return ChildSpec(

@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Glibc
 import GalaxyCore
+import GalaxyPostgres
 import GalaxyRPC
 import Logging
 import Synchronization
@@ -190,18 +191,22 @@ final class StatusSource: Sendable {
     /// Records what a database call just found.
     func noteDatabase(reachable value: Bool) { reachable.store(value, ordering: .releasing) }
 
-    /// Re-reads the source's breaker (the daemon calls this on its status beat).
-    func refresh() async {
+    /// Re-reads the source's breaker (the daemon calls this on its status beat). Returns it when it is open.
+    @discardableResult
+    func refresh() async -> SourceBreaker? {
         let source = settings.configuration.source.rawValue
         do {
             var status = BreakerStatus(state: "closed", openUntil: nil, reason: nil)
-            if let open = try await store.breaker(for: source) {
+            let open = try await store.breaker(for: source)
+            if let open {
                 status = BreakerStatus(state: "open", openUntil: Timestamps.rfc3339(open.openUntil), reason: open.reason)
             }
             breakerCache.withLock { $0 = status }
             noteDatabase(reachable: true)
+            return open
         } catch {
             noteDatabase(reachable: false)
+            return nil
         }
     }
 }

@@ -116,7 +116,9 @@ public enum GalaxyDaemon {
                 leadership.confirmed(sentAt: sentAt, identity: name)
                 guard !wasLeader else { return }
                 leader.set(true)
-                logger.notice("leader: this galaxyd runs the schedule", metadata: ["identity": "\(name)"])
+                logger.notice("leader: this galaxyd runs the schedule", metadata: [
+                    "identity": "\(name)", LogMessageID.metadataKey: "\(LogMessageID.leaderChanged)",
+                ])
                 await engine.recover(end: scheduler.today)
                 await scheduler.catchUp()
             case .heldElsewhere(let holder):
@@ -145,7 +147,9 @@ public enum GalaxyDaemon {
             leader.set(false)
             let stamp = Timestamps.rfc3339(Date())
             leadership.fenced("\(stamp): \(reason)")
-            logger.critical("fencing: \(reason); stopping every collector and standing by")
+            logger.critical("fencing: \(reason); stopping every collector and standing by", metadata: [
+                LogMessageID.metadataKey: "\(LogMessageID.leaderChanged)"
+            ])
             try? notifier.status("standby (fenced: \(reason))")
             let stopped = await engine.fence(reason: reason)
             logger.error("fenced: \(stopped) collector(s) stopped; standing by until the lock can be taken again")
@@ -206,7 +210,7 @@ public enum GalaxyDaemon {
             }
             group.addTask {
                 while !Task.isCancelled {
-                    await statusSource.refresh()
+                    engine.hooks.breakerSeen(await statusSource.refresh(), isLeader: leader.value)
                     // Hand freed heap pages back to the kernel: a burst of clients (fifty `status` pollers) otherwise
                     // leaves galaxyd's RSS at ~80 MiB long after they are gone, because glibc keeps what it freed.
                     _ = galaxy_malloc_trim()

@@ -85,6 +85,9 @@ public actor JobEngine {
     /// leader's recovery.
     private let fencing = SharedFlag()
     private let historyLimit = 20
+    /// `GALAXY_ON_FAILURE`: told when a run ends failed or partial (and, by the daemon and scheduler, of breaker
+    /// openings and missed fires).
+    nonisolated let hooks: FailureHooks
 
     init(settings: SupervisorSettings, store: SupervisorDatabase, board: ChildHealthBoard, environment: [String: String],
          logger: Logger) {
@@ -96,6 +99,7 @@ public actor JobEngine {
             settings: settings, launcher: CollectorLauncher(settings: settings, inherited: environment), board: board,
             fencing: fencing)
         self.slots = AsyncSemaphore(settings.configuration.maxChildren)
+        self.hooks = FailureHooks(settings: settings, inherited: environment, logger: logger)
     }
 
     /// Proves the engine's executor is not stalled (the watchdog asks before every ping).
@@ -378,7 +382,10 @@ public actor JobEngine {
                 id: id, kind: kind, state: "running", params: params, requestedBy: requestedBy, createdAt: createdText,
                 startedAt: createdText, finishedAt: nil, progress: RunProgress(), tasks: [], error: nil),
             started: .now, tasks: [], dailyDate: dailyDate)
-        logger.notice("run started", metadata: ["run": "\(id)", "kind": "\(kind)", "requested_by": "\(requestedBy)"])
+        logger.notice("run started", metadata: [
+            "run": "\(id)", "kind": "\(kind)", "requested_by": "\(requestedBy)",
+            LogMessageID.metadataKey: "\(LogMessageID.runStarted)",
+        ])
         trimHistory()
         return id
     }
@@ -422,7 +429,9 @@ public actor JobEngine {
     /// Runs one task to its end: attempts with exponential backoff while the failure is worth retrying.
     func execute(runID: Int64, taskID: Int64) async {
         guard let task = record(runID, taskID)?.task else { return }
-        let logger = logger.with(["run": "\(runID)", "collector": "\(task.job)", "range": "\(task.range)"])
+        let logger = logger.with([
+            "run": "\(runID)", "task": "\(taskID)", "collector": "\(task.job)", "range": "\(task.range)",
+        ])
         var attempt = 0
         var outcome = AttemptOutcome()
         while attempt < settings.maxAttempts, !Task.isCancelled {
@@ -430,7 +439,7 @@ public actor JobEngine {
             attempt += 1
             let number = attempt
             outcome = await runner.runAttempt(
-                task, logger: logger,
+                task, runID: runID, taskID: taskID, logger: logger,
                 onStart: { pid in await self.attemptStarted(runID, taskID, pid: pid, attempt: number) },
                 onProgress: { progress in await self.progressed(runID, taskID, progress) })
             await slots.release()
@@ -587,7 +596,9 @@ public actor JobEngine {
         let level: Logger.Level = state == "succeeded" ? .notice : .warning
         logger.log(level: level, "run \(state)", metadata: [
             "run": "\(id)", "kind": "\(record.status.kind)", "rows": "\(final.progress.rows)",
+            LogMessageID.metadataKey: "\(LogMessageID.runFinished)",
         ])
+        hooks.runEnded(final)
     }
 
     private func trimHistory() {

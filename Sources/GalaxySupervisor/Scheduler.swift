@@ -52,7 +52,7 @@ public actor Scheduler {
                 // cancelled one was an operator's decision); only "never ran" or "interrupted" is caught up.
                 guard states.allSatisfy({ $0 == "interrupted" }) else { continue }
                 logger.notice("catching up a missed run", metadata: ["job": "\(job)", "date": "\(date)"])
-                await fire(job, date: date, requestedBy: "scheduler (catch-up)")
+                await fire(job, date: date, requestedBy: "scheduler (catch-up)", scheduledAt: previous, catchUp: true)
             } catch {
                 logger.error("cannot check for missed runs: \(error)", metadata: ["job": "\(job)"])
             }
@@ -75,11 +75,16 @@ public actor Scheduler {
                 logger.info("standby: not firing", metadata: ["job": "\(next.0)"])
                 continue
             }
-            await fire(next.0, date: schedules[next.0]!.civilDate(of: next.1), requestedBy: "scheduler")
+            let (job, at) = next
+            await fire(job, date: schedules[job]!.civilDate(of: at), requestedBy: "scheduler", scheduledAt: at)
         }
     }
 
-    private func fire(_ job: Job, date: TradeDate, requestedBy: String) async {
+    /// Starts `job`'s run for the fire at `scheduledAt`. A catch-up (the fire was missed) and a fire that cannot start
+    /// are failure events for `GALAXY_ON_FAILURE`.
+    private func fire(_ job: Job, date: TradeDate, requestedBy: String, scheduledAt: Date, catchUp: Bool = false)
+        async
+    {
         do {
             switch job {
             case .daily:
@@ -87,8 +92,16 @@ public actor Scheduler {
             case .snapshot:
                 lastRunIDs[job] = try await engine.snapshot(date: date, requestedBy: requestedBy)
             }
+            if catchUp {
+                engine.hooks.runMissed(
+                    job: job.rawValue, scheduledAt: scheduledAt, date: date, runId: lastRunIDs[job],
+                    reason: "no run at the scheduled time (galaxyd was stopped or not the leader); caught up now")
+            }
         } catch {
             logger.error("scheduled run could not start: \(error)", metadata: ["job": "\(job)", "date": "\(date)"])
+            engine.hooks.runMissed(
+                job: job.rawValue, scheduledAt: scheduledAt, date: date, runId: nil,
+                reason: "the scheduled run could not start: \(error)")
         }
     }
 

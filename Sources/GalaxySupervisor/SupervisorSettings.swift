@@ -28,6 +28,8 @@ public struct SupervisorSettings: Sendable {
     public var snapshotPriceWait: Duration = .seconds(1800)
     /// How often a standby tries to become the leader.
     public var leaderRetryInterval: Duration = .seconds(5)
+    /// A `GALAXY_ON_FAILURE` hook still running after this long is stopped (TERM, at most 5 s, KILL).
+    public var hookTimeout: Duration = .seconds(30)
     public var version: String = GalaxyVersion.current
     /// What galaxyd found wrong at start that does not stop it (missing KRX credentials); shown by `status`.
     public var problems: [String] = []

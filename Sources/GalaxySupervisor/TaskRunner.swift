@@ -67,10 +67,10 @@ struct TaskRunner: Sendable {
     ///   - onStart: called with the child's pid right after it is spawned.
     ///   - onProgress: called when the child reports progress.
     func runAttempt(
-        _ task: CollectorTask, logger: Logger, onStart: @Sendable (Int32) async -> Void,
+        _ task: CollectorTask, runID: Int64, taskID: Int64, logger: Logger, onStart: @Sendable (Int32) async -> Void,
         onProgress: @Sendable (CollectorProgress) async -> Void
     ) async -> AttemptOutcome {
-        let spec = launcher.spec(for: task)
+        let spec = launcher.spec(for: task, runID: runID, taskID: taskID)
         let childLogger = logger
         let child: ChildProcess
         do {
@@ -111,7 +111,9 @@ struct TaskRunner: Sendable {
                 reason = nil
             }
             if let reason {
-                logger.warning("stopping collector: \(reason)", metadata: ["pid": "\(child.pid)"])
+                logger.warning("stopping collector: \(reason)", metadata: [
+                    "pid": "\(child.pid)", LogMessageID.metadataKey: "\(LogMessageID.childKilled)",
+                ])
                 outcome.stoppedBecause = reason
                 // The grace period runs even when our own task is cancelled.
                 let grace = fencing.value ? fenceGrace : settings.terminationGrace

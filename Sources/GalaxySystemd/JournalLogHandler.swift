@@ -1,35 +1,55 @@
+internal import CSystemd
 import FoundationEssentials
+import GalaxyCore
 import Logging
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A swift-log handler that writes one line per message to stderr, in the form journald understands.
+/// A swift-log handler for a daemon under systemd: structured journal entries when stderr is the journal, one line
+/// per message on stderr otherwise.
 ///
-/// Under systemd (`JOURNAL_STREAM` set) each line starts with an sd-daemon priority prefix (`<3>` error … `<7>`
-/// debug), so `journalctl -p warning` works and nothing is timestamped twice. Elsewhere lines carry an RFC 3339
-/// timestamp and the level in words. Metadata is appended as sorted `key=value` pairs, so every line about a task can
-/// name its run id, collector and range.
+/// In the journal (``Format/native``) every message is one `sd_journal_sendv` entry: `MESSAGE`, `PRIORITY`,
+/// `SYSLOG_IDENTIFIER`, and a field per metadata key (``journalFields(label:level:message:metadata:)``), so
+/// `journalctl RUN_ID=42` shows one run. Elsewhere lines carry an RFC 3339 timestamp and the level in words
+/// (``Format/plain``), or an sd-daemon priority prefix (`<3>` error … `<7>` debug, ``Format/priorityPrefixed``) for
+/// a supervisor that reads the lines. Metadata is appended to the text as sorted `key=value` pairs.
 public struct JournalLogHandler: LogHandler {
+    public enum Format: Sendable, Equatable {
+        case plain
+        case priorityPrefixed
+        case native
+
+        /// `GALAXY_LOG_FORMAT` (`plain`, `journal` for priority-prefixed lines, `native`) if set; else `native` when
+        /// stderr is the journal's stream (``JournalStream``), else `plain`.
+        public static func detect(environment: [String: String] = ProcessInfo.processInfo.environment) -> Format {
+            switch environment["GALAXY_LOG_FORMAT"] {
+            case "plain": .plain
+            case "journal": .priorityPrefixed
+            case "native": .native
+            default: JournalStream.isJournal(environment: environment) ? .native : .plain
+            }
+        }
+    }
+
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
     private let label: String
-    private let journal: Bool
+    private let format: Format
     private let output: @Sendable (String) -> Void
 
     /// - Parameters:
-    ///   - journal: whether stderr is connected to the journal; by default, whether `JOURNAL_STREAM` is set.
-    ///   - output: where finished lines go; stderr, unbuffered, by default.
+    ///   - format: by default ``Format/detect(environment:)``.
+    ///   - output: where finished lines go; stderr, unbuffered, by default. Also the fallback when the journal
+    ///     refuses an entry.
     public init(
-        label: String, level: Logger.Level = .info, journal: Bool? = nil,
+        label: String, level: Logger.Level = .info, format: Format? = nil,
         output: @escaping @Sendable (String) -> Void = JournalLogHandler.writeToStandardError
     ) {
         self.label = label
         self.logLevel = level
-        let environment = ProcessInfo.processInfo.environment
-        // GALAXY_LOG_FORMAT=journal: galaxyd reads a collector's stderr and needs each line's priority.
-        self.journal = journal ?? (environment["JOURNAL_STREAM"] != nil || environment["GALAXY_LOG_FORMAT"] == "journal")
+        self.format = format ?? .detect()
         self.output = output
     }
 
@@ -41,9 +61,12 @@ public struct JournalLogHandler: LogHandler {
     }
 
     /// Bootstraps swift-log with this handler, at the level named by `GALAXY_LOG_LEVEL` (default info).
-    public static func bootstrap(label: String) {
-        let name = ProcessInfo.processInfo.environment["GALAXY_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) }
-        LoggingSystem.bootstrap { JournalLogHandler(label: $0, level: name ?? .info) }
+    public static func bootstrap(
+        label: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
+        let level = environment["GALAXY_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+        let format = Format.detect(environment: environment)
+        LoggingSystem.bootstrap { JournalLogHandler(label: $0, level: level, format: format) }
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -54,16 +77,86 @@ public struct JournalLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { $1 } }
-        let pairs = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        let text = "\(event.message)".replacing("\n", with: " ⏎ ")
-        let body = pairs.isEmpty ? text : "\(text) \(pairs)"
-        let line: String
-        if journal {
-            line = "<\(Self.priority(event.level))>\(label): \(body)\n"
-        } else {
-            line = "\(Self.timestamp()) \(event.level) \(label): \(body)\n"
+        if format == .native,
+            Self.send(
+                Self.journalFields(label: label, level: event.level, message: "\(event.message)", metadata: merged))
+        {
+            return
         }
-        output(line)
+        merged[LogMessageID.metadataKey] = nil
+        let text = "\(event.message)".replacing("\n", with: " ⏎ ")
+        let body = merged.isEmpty ? text : "\(text) \(Self.pairs(merged))"
+        switch format {
+        case .plain:
+            output("\(Self.timestamp()) \(event.level) \(label): \(body)\n")
+        case .priorityPrefixed, .native:
+            output("<\(Self.priority(event.level))>\(label): \(body)\n")
+        }
+    }
+
+    private static func pairs(_ metadata: Logger.Metadata) -> String {
+        metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+    }
+
+    /// The journal entry of one message, as `NAME=value` fields.
+    ///
+    /// `MESSAGE` is the text with its `key=value` pairs (what `journalctl` shows), `PRIORITY` the sd-daemon level,
+    /// `SYSLOG_IDENTIFIER` the logger's label. Each metadata key becomes a field of its own: galaxy's keys for a run
+    /// (`run`), a task (`task`), a collector (`collector`) and a trade date (`date`) become `RUN_ID`, `TASK_ID`,
+    /// `DATASET` and `TRADE_DATE`; a ``LogMessageID`` under `message_id` becomes `MESSAGE_ID`; any other key is
+    /// upper-cased with every character outside `[A-Z0-9_]` made `_` and leading non-letters dropped (journald
+    /// rejects names that start with `_` or a digit), at most 64 characters. Values are the text the plain line
+    /// shows, so a `Secret` stays `<redacted>`.
+    public static func journalFields(
+        label: String, level: Logger.Level, message: String, metadata: Logger.Metadata
+    ) -> [String] {
+        var named: [String: String] = [:]
+        for (key, value) in metadata {
+            guard let name = fieldName(key) else { continue }
+            let text = "\(value)"
+            if name == "MESSAGE_ID", LogMessageID(rawValue: text) == nil { continue }
+            named[name] = text
+        }
+        var shown = metadata
+        shown[LogMessageID.metadataKey] = nil
+        let text = shown.isEmpty ? message : "\(message) \(pairs(shown))"
+        return ["MESSAGE=\(text)", "PRIORITY=\(priority(level))", "SYSLOG_IDENTIFIER=\(label)"]
+            + named.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+    }
+
+    static let aliases = [
+        "run": "RUN_ID", "task": "TASK_ID", "collector": "DATASET", "date": "TRADE_DATE",
+        LogMessageID.metadataKey: "MESSAGE_ID",
+    ]
+    /// Fields the handler sets itself; a metadata key that maps to one is prefixed `GALAXY_`.
+    static let ownFields: Set<String> = ["MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER"]
+
+    /// The journal field name of a metadata key; nil when nothing usable is left.
+    static func fieldName(_ key: String) -> String? {
+        if let alias = aliases[key] { return alias }
+        var name = String(key.uppercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" })
+        name = String(name.drop { !($0.isASCII && $0.isLetter) })
+        guard !name.isEmpty else { return nil }
+        if ownFields.contains(name) { name = "GALAXY_" + name }
+        return String(name.prefix(64))
+    }
+
+    /// Hands `fields` to journald; false when it refused them (the caller writes a line instead).
+    static func send(_ fields: [String]) -> Bool {
+        var bytes: [UInt8] = []
+        var ends: [Int] = []
+        for field in fields {
+            bytes.append(contentsOf: field.utf8)
+            ends.append(bytes.count)
+        }
+        return bytes.withUnsafeMutableBytes { buffer in
+            var start = 0
+            let vectors = ends.map { end in
+                defer { start = end }
+                return iovec(iov_base: buffer.baseAddress! + start, iov_len: end - start)
+            }
+            return vectors.withUnsafeBufferPointer { sd_journal_sendv($0.baseAddress, Int32($0.count)) >= 0 }
+        }
     }
 
     /// sd-daemon(3) priorities.

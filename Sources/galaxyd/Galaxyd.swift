@@ -31,7 +31,7 @@ struct Galaxyd: AsyncParsableCommand {
             Configuration comes from the environment (GALAXY_DATABASE_URL, GALAXY_SOCKET, GALAXY_ADMIN_GROUP, \
             GALAXY_SOURCE, GALAXY_PORTAL_URL, GALAXY_OPENAPI_URL, KRX_ID/KRX_PW/KRX_AUTH_KEY or \
             $CREDENTIALS_DIRECTORY, GALAXY_RATE, GALAXY_TZ, GALAXY_DAILY_CRON, GALAXY_SNAPSHOT_CRON, \
-            GALAXY_COLLECTOR, GALAXY_MAX_CHILDREN); flags override it.
+            GALAXY_COLLECTOR, GALAXY_MAX_CHILDREN, GALAXY_ON_FAILURE); flags override it.
 
             Exit status: 0 after an orderly stop, 78 for bad configuration, 1 when it cannot start.
             """,
@@ -88,6 +88,10 @@ extension Galaxyd {
         var leaderRetry: Double = 5
 
         @Option(help: ArgumentHelp(
+            "Seconds a GALAXY_ON_FAILURE hook may run before it is stopped.", valueName: "seconds"))
+        var hookTimeout: Double = 30
+
+        @Option(help: ArgumentHelp(
             "Seconds to keep retrying an unreachable database at start before giving up.", valueName: "seconds"))
         var startupTimeout: Double = 50
 
@@ -132,6 +136,7 @@ extension Galaxyd {
             settings.maxAttempts = max(1, maxAttempts)
             settings.retryBaseDelay = .seconds(retryDelay)
             settings.leaderRetryInterval = .seconds(leaderRetry)
+            settings.hookTimeout = .seconds(hookTimeout)
 
             var options = DaemonOptions(settings: settings, systemd: Galaxyd.systemd, environment: environment)
             if let now {

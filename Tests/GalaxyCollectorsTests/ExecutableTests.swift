@@ -3,6 +3,7 @@ import GalaxyCollectors
 import GalaxyCore
 import GalaxyPostgres
 import GalaxySystemd
+import GalaxyTestSupport
 import KRXSimulator
 import Synchronization
 import Testing
@@ -43,6 +44,30 @@ struct ExecutableTests {
             let last = try #require(messages.last)
             #expect(last.isStopping)
             #expect(last.status?.hasPrefix("done") == true)
+        }
+    }
+
+    @Test(
+        "under the journal: one entry per message with the run, task, dataset and trade date as fields",
+        .enabled(if: FakeJournal.isAvailable))
+    func journalEntries() async throws {
+        try await withFixture { fixture in
+            let journal = try FakeJournal()
+            defer { journal.close() }
+            // galaxyd tags its collectors' entries with the run and task they work for.
+            let run = try await CollectorProcess.run(
+                ["price", "--date", tradingDay.iso],
+                environment: fixture.environment(["GALAXY_RUN_ID": "42", "GALAXY_TASK_ID": "7"]),
+                launcher: journal.launcher)
+            #expect(run.status == 0, "stderr: \(run.standardError)")
+            #expect(!run.standardError.contains("day stored"), "entries go to the journal, not stderr as well")
+            let stored = try #require(journal.entries.first { $0["MESSAGE"]?.hasPrefix("day stored") == true })
+            #expect(stored["SYSLOG_IDENTIFIER"] == "galaxy-collector")
+            #expect(stored["PRIORITY"] == "6")
+            #expect(stored["RUN_ID"] == "42" && stored["TASK_ID"] == "7")
+            #expect(stored["DATASET"] == "price")
+            #expect(stored["TRADE_DATE"] == tradingDay.iso)
+            #expect(journal.entries.allSatisfy { $0["RUN_ID"] == "42" })
         }
     }
 
@@ -144,7 +169,7 @@ struct CollectorProcess {
     }
 
     static func run(
-        _ arguments: [String], environment: [String: String],
+        _ arguments: [String], environment: [String: String], launcher: [String] = [],
         afterReady: (@Sendable (Handle) -> Void)? = nil
     ) async throws -> CollectorProcess {
         let socketPath = "/tmp/galaxy-collector-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock"
@@ -152,8 +177,8 @@ struct CollectorProcess {
         defer { listener.close() }
 
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
+        process.executableURL = URL(fileURLWithPath: launcher.first ?? executable)
+        process.arguments = launcher.isEmpty ? arguments : launcher.dropFirst() + [executable] + arguments
         var childEnvironment = environment
         childEnvironment["NOTIFY_SOCKET"] = socketPath
         childEnvironment["PATH"] = "/usr/bin:/bin"

@@ -81,3 +81,31 @@ import Testing
         #expect(retried == [.partialFailure, .internalError, .temporaryFailure])
     }
 }
+
+@Suite struct HookCommandTests {
+    @Test func wordsAreSplitLikeExecStartWithoutExpansion() throws {
+        #expect(try HookCommand.split("/usr/local/bin/notify  --to ops@example.com") ==
+                ["/usr/local/bin/notify", "--to", "ops@example.com"])
+        #expect(try HookCommand.split(#"/bin/hook "two words" 'single $HOME' a\ b "q\"uote" ''"#) ==
+                ["/bin/hook", "two words", "single $HOME", "a b", #"q"uote"#, ""])
+        #expect(throws: HookCommand.SplitError.self) { try HookCommand.split(#"/bin/hook "open"#) }
+        #expect(throws: HookCommand.SplitError.self) { try HookCommand.split(#"/bin/hook \"#) }
+    }
+
+    @Test func theConfigurationChecksTheExecutable() throws {
+        let config = try GalaxyConfiguration(environment: ["GALAXY_ON_FAILURE": "/bin/sh -c 'exit 0'"])
+        #expect(config.onFailure == HookCommand(executable: "/bin/sh", arguments: ["-c", "exit 0"]))
+        #expect(try GalaxyConfiguration(environment: [:]).onFailure == nil)
+        for (value, problem) in [
+            ("sh -c true", "'sh' is not an absolute path"), ("/nonexistent", "/nonexistent is not an executable file"),
+            ("/tmp", "/tmp is not an executable file"), ("/bin/sh 'x", "an unterminated quote"),
+        ] {
+            #expect {
+                _ = try GalaxyConfiguration(environment: ["GALAXY_ON_FAILURE": value])
+            } throws: { error in
+                let error = error as? ConfigurationError
+                return error?.variable == "GALAXY_ON_FAILURE" && error?.problem.contains(problem) == true
+            }
+        }
+    }
+}

@@ -24,6 +24,8 @@ import Glibc
     @Test(arguments: [
         ("GALAXY_RATE", "fast"), ("GALAXY_MAX_CHILDREN", "zero"), ("GALAXY_SOURCE", "naver"),
         ("GALAXY_DAILY_CRON", "every day at six"), ("GALAXY_TZ", "Mars/Olympus"), ("GALAXY_COLLECTOR", "/nonexistent"),
+        ("GALAXY_ON_FAILURE", "mail-me.sh --to ops"), ("GALAXY_ON_FAILURE", "/nonexistent/hook"),
+        ("GALAXY_ON_FAILURE", "/etc/passwd"), ("GALAXY_ON_FAILURE", "/bin/echo 'unterminated"),
     ])
     func badConfigurationIsOneLineNamingTheVariableAndExit78(_ variable: String, _ value: String) async throws {
         let (exit, lines) = try await runToExit([variable: value, "GALAXY_DATABASE_URL": "postgresql:///nowhere"])

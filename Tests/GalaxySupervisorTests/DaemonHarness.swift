@@ -28,7 +28,7 @@ final class DaemonHarness: Sendable {
     init(
         behaviours: [String: FakeCollector.Behaviour] = [:], default fallback: FakeCollector.Behaviour = .ok,
         database: TestDatabase? = nil, extraArguments: [String] = [], environment extra: [String: String] = [:],
-        listenSocket: String? = nil
+        listenSocket: String? = nil, launcher: [String] = []
     ) async throws {
         self.database = try database ?? TestDatabase.create()
         directory = try TemporaryDirectory(prefix: "gd")
@@ -54,6 +54,10 @@ final class DaemonHarness: Sendable {
                          "-E", "NOTIFY_SOCKET", "-E", "WATCHDOG_USEC", "-E", "PATH", "-E", "GALAXY_RATE",
                          executable] + arguments
             executable = "/usr/bin/systemd-socket-activate"
+        }
+        if let first = launcher.first {
+            arguments = launcher.dropFirst() + [executable] + arguments
+            executable = first
         }
         output = OutputRecorder()
         process = try ChildProcess.spawn(

@@ -19,8 +19,10 @@ final class InProcessSupervisor: Sendable {
     private let listener: NotifyListener
     private let feeder: Task<Void, Never>
 
-    init(database: TestDatabase, directory: TemporaryDirectory, name: String, now: Date) throws {
-        let configuration = try GalaxyConfiguration(environment: ["GALAXY_DATABASE_URL": database.url])
+    init(database: TestDatabase, directory: TemporaryDirectory, name: String, now: Date,
+         environment: [String: String] = [:]) throws {
+        let configuration = try GalaxyConfiguration(
+            environment: ["GALAXY_DATABASE_URL": database.url].merging(environment) { $1 })
         let collector = try FakeCollector.script(in: directory, behaviours: [:], default: .ok)
         var settings = SupervisorSettings(
             configuration: configuration, collectorPath: collector, runtimeDirectory: directory.file(name))
@@ -78,7 +80,11 @@ final class InProcessSupervisor: Sendable {
         }
         // The host was down at 18:00 and 18:30 on Monday; galaxyd starts at 19:05.
         let now = Self.seoul("2026-11-30T19:05:00+09:00")
-        let first = try InProcessSupervisor(database: database, directory: directory, name: "a", now: now)
+        mkdir(directory.file("events"), 0o700)
+        let hook = try FailureHookTests.recordingHook(in: directory)
+        let first = try InProcessSupervisor(
+            database: database, directory: directory, name: "a", now: now,
+            environment: ["GALAXY_ON_FAILURE": "\(hook) \(directory.file("events"))"])
         await first.scheduler.catchUp()
         await first.scheduler.catchUp()
         #expect(try runCounts(database) == ["daily": 1, "snapshot": 1])
@@ -92,6 +98,20 @@ final class InProcessSupervisor: Sendable {
         let snapshot = try #require(try await first.engine.runStatuses(runId: nil).first { $0.kind == "snapshot" })
         #expect(snapshot.state == "failed")
         #expect(snapshot.error?.contains("prices for 2026-11-30 were not collected") == true)
+        // The hook heard of both missed fires and of the failed snapshot, once each.
+        let events = { try FileManager.default.contentsOfDirectory(atPath: directory.file("events"))
+            .filter { $0.hasSuffix(".json") }.map { try JSONValue(parsing: String(
+                contentsOfFile: directory.file("events/\($0)"), encoding: .utf8)) } }
+        try await waitUntil("three hook events", timeout: .seconds(10)) { try events().count >= 3 }
+        let missed = try events().filter { $0["kind"]?.stringValue == "run_missed" }
+        #expect(Set(missed.compactMap { $0["schedule"]?["job"]?.stringValue }) == ["daily", "snapshot"])
+        let daily = try #require(missed.first { $0["schedule"]?["job"]?.stringValue == "daily" })
+        #expect(daily["schedule"]?["scheduledAt"]?.stringValue == "2026-11-30T09:00:00Z")
+        #expect(daily["schedule"]?["date"]?.stringValue == "2026-11-30")
+        #expect(daily["runId"]?.integerValue != nil)
+        #expect(try events().filter { $0["kind"]?.stringValue == "run_failed" }.map { $0["runKind"]?.stringValue }
+                == ["snapshot"])
+        #expect(try events().count == 3)
         await first.close()
         let second = try InProcessSupervisor(database: database, directory: directory, name: "b", now: now)
         await second.engine.recover(end: TradeDate("2026-11-30")!)
