@@ -144,6 +144,18 @@ struct SupervisorDatabase: Sendable {
         }
     }
 
+    /// The `coverage` calendar: the ledger of `datasets` from January 1st of `fromYear` (nil: the earliest year it
+    /// holds) through `through`, read in one aggregate query.
+    func coverageReport(
+        _ datasets: [Dataset], fromYear: Int?, toYear: Int, through: TradeDate
+    ) async throws -> CoverageReport {
+        let first = fromYear.flatMap { TradeDate(year: $0, month: 1, day: 1) }
+        let letters = try await database.withConnection { connection in
+            try Ledger(connection).dayLetters(of: datasets, first: first, last: through)
+        }
+        return CoverageReport(ledger: letters, datasets: datasets, toYear: toYear, through: through)
+    }
+
     /// Whether the ledger has a settled (`collected` or `no_session`) day for `dataset` on `date`.
     func isSettled(_ dataset: Dataset, on date: TradeDate) async throws -> Bool {
         try await database.withConnection { connection in
