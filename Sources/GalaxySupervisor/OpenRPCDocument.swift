@@ -271,7 +271,25 @@ enum OpenRPCDocument {
           "finishedAt": {"type": ["string", "null"], "format": "date-time"},
           "progress": {"$ref": "#/components/schemas/Progress"},
           "tasks": {"type": "array", "items": {"$ref": "#/components/schemas/Task"}},
-          "error": {"type": ["string", "null"]}
+          "error": {"type": ["string", "null"]},
+          "days": {
+            "description": "what every day of a finished run's tasks was, read from the ledger when it ended (null while it runs, for a snapshot, or when the database did not answer): collected, noSession, failed and pending count the ledger rows the run wrote (a daily run's healing window included); alreadyHeld the days settled before it started; notFetched the days left without a row (cancelled before them, or not published yet).",
+            "oneOf": [
+              {"type": "null"},
+              {
+                "type": "object",
+                "required": ["collected", "noSession", "failed", "pending", "alreadyHeld", "notFetched"],
+                "properties": {
+                  "collected": {"type": "integer", "minimum": 0},
+                  "noSession": {"type": "integer", "minimum": 0},
+                  "failed": {"type": "integer", "minimum": 0},
+                  "pending": {"type": "integer", "minimum": 0},
+                  "alreadyHeld": {"type": "integer", "minimum": 0},
+                  "notFetched": {"type": "integer", "minimum": 0}
+                }
+              }
+            ]
+          }
         }
       },
       "Child": {
