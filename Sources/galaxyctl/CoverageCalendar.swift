@@ -82,7 +82,9 @@ struct CoverageCalendar {
                 months[column + index] = character
             }
         }
-        var lines = ["\(year.year) \(dataset): \(Self.totals(year.totals))", "    " + String(months)]
+        var monthLine = "    " + String(months)
+        while monthLine.last == " " { monthLine.removeLast() }
+        var lines = ["\(year.year) \(dataset): \(Self.totals(year.totals))", monthLine]
         let weekdays = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
         for (row, cells) in grid.enumerated() {
             var line = weekdays[row]
