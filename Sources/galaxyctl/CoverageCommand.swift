@@ -12,19 +12,32 @@ extension GalaxyCtl {
         static let configuration = CommandConfiguration(
             abstract: "Show what the ledger holds as a calendar: a cell per day, a block per year, with totals.",
             discussion: """
-                Each year is drawn like a contribution graph: a column per week, Monday on top, a cell per day. \
-                On a terminal the cells are coloured (NO_COLOR or TERM=dumb turns that off); otherwise they are \
-                letters:
-                  #  collected            .  no session (closed; also a weekend day without a ledger row)
-                  F  failed (retried by the daily run's healing and backfill --only-failed)
+                Each year is drawn like a contribution graph: a column per week, Monday on top, \
+                a cell per day, the year's totals in its heading. On a terminal the cells are \
+                coloured (NO_COLOR or TERM=dumb turns that off); otherwise they are letters:
+                  #  collected
+                  .  no session (closed; also a weekend day without a ledger row)
+                  F  failed (fetched again by healing and backfill --only-failed)
                   ?  pending (an answer that may be premature; fetched again)
-                  _  missing: a weekday without a ledger row (backfill fills it)
-                Blank cells are outside the range (before January 1st, after today). Each block's heading has the \
-                year's totals; a legend closes the output. --json prints galaxyd's `coverage` result (one letter \
-                per day: C, N, F, P, M) as one line.
+                  _  missing: a weekday without a ledger row (a backfill fills it)
+                     (blank: outside the range, before January 1st or after today)
+
+                For example, the first weeks of a year with a failed day and a gap:
+                  2026 price: 29 collected, 15 no session, 1 failed, 0 pending, 1 missing
+                      Jan     Feb
+                  Mon   # # # # # #
+                  Tue   # # _ # # #
+                  Wed   # # # # # #
+                  Thu . # # # # # #
+                  Fri F # # # # # #
+                  Sat . . . . . . .
+                  Sun . . . . . . .
+
+                --json prints galaxyd's `coverage` result as one line: per dataset and year \
+                the totals and a `days` text, one letter per day from January 1st (C, N, F, P, M).
 
                 Examples:
-                  galaxyctl coverage                          price and etf_price, from the first year held
+                  galaxyctl coverage           (price and etf_price, from the first year held)
                   galaxyctl coverage --dataset price --from 2020 --to 2024
                   galaxyctl coverage --dataset valuation,sector --json | jq '.datasets[].totals'
                 """)
