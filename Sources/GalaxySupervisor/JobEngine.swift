@@ -607,7 +607,8 @@ public actor JobEngine {
         do {
             return try await store.runDays(runId: record.status.id, spans: spans)
         } catch {
-            logger.warning("cannot read the run's days from the ledger: \(error)", metadata: ["run": "\(record.status.id)"])
+            logger.warning(
+                "cannot read the run's days from the ledger: \(error)", metadata: ["run": "\(record.status.id)"])
             return nil
         }
     }

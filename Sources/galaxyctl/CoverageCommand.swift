@@ -50,7 +50,8 @@ extension GalaxyCtl {
                 "A dataset to show, repeatable or comma-separated (default price and etf_price).", valueName: "name"))
         var datasets: [String] = []
 
-        @Option(name: .customLong("from"), help: ArgumentHelp("First year (default: the first year held).", valueName: "year"))
+        @Option(
+            name: .customLong("from"), help: ArgumentHelp("First year (default: the first year held).", valueName: "year"))
         var fromYear: Int?
 
         @Option(name: .customLong("to"), help: ArgumentHelp("Last year (default: this year).", valueName: "year"))
