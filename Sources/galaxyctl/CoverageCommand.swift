@@ -51,7 +51,8 @@ extension GalaxyCtl {
         var datasets: [String] = []
 
         @Option(
-            name: .customLong("from"), help: ArgumentHelp("First year (default: the first year held).", valueName: "year"))
+            name: .customLong("from"),
+            help: ArgumentHelp("First year (default: the first year held).", valueName: "year"))
         var fromYear: Int?
 
         @Option(name: .customLong("to"), help: ArgumentHelp("Last year (default: this year).", valueName: "year"))
