@@ -544,6 +544,9 @@ public actor JobEngine {
 
     private func finishRun(_ id: Int64) async {
         executions[id] = nil
+        // Read before the final state is set, which then appears together with the day counts.
+        guard let ended = runs[id] else { return }
+        let days = await days(of: ended)
         guard var record = runs[id] else { return }
         let states = record.tasks.map(\.status.state)
         let state: String
@@ -569,7 +572,7 @@ public actor JobEngine {
             let failed = record.tasks.filter { $0.status.state == "failed" }.map(\.status.collector)
             record.status.error = "failed: " + failed.joined(separator: ", ")
         }
-        record.status.days = await days(of: record)
+        record.status.days = days
         runs[id] = record
         let final = snapshot(of: record)
         runs[id]?.status.progress = final.progress
