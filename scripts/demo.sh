@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo (the README's first command): on a fresh Debian machine with Swift, installs what is missing, builds,
 # starts a private PostgreSQL, the KRX simulator (krx-sim) and galaxyd in dev mode, then drives them with galaxyctl:
-# a backfill with live progress, a daily run, and `galaxyctl status`. Everything it started is stopped on exit
+# a backfill with live progress, a daily run, `galaxyctl status`, then `galaxyctl coverage` (the ledger as a calendar)
+# and `galaxyctl check` where the build has it. Everything it started is stopped on exit
 # (Ctrl-C included) unless --keep is given.
 #
 #   scripts/demo.sh                 release build, backfill of last year and this one (price, etf_price)
@@ -182,12 +183,24 @@ for query in "${queries[@]}"; do
     psql "$database_url" -P pager=off -c "$query"
 done
 
+step "galaxyctl coverage${datasets[*]:+ ${datasets[*]}}"
+"$galaxyctl" coverage "${datasets[@]}" || failed=1
+
+# `galaxyctl check` (a monitoring-plugin check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN) where this build has it
+# (for an unknown subcommand `--help` prints the top-level help and exits 0, so its USAGE line is what tells).
+if "$galaxyctl" check --help 2>/dev/null | grep -q '^USAGE: galaxyctl check'; then
+    step "galaxyctl check"
+    check_status=0
+    "$galaxyctl" check || check_status=$?
+    echo "(exit status $check_status)"
+fi
+
 step "explore"
 if ((keep)); then
     cat <<EOF
 PostgreSQL (try the queries above, or \dt):
   psql '$database_url'
-galaxyctl (status, run-daily --wait, backfill --start-year $((start_year - 1)) --follow, cancel RUN, --help):
+galaxyctl (status, run-daily --wait, backfill --start-year $((start_year - 1)) --follow, coverage, cancel RUN, --help):
   export GALAXY_SOCKET=$work/control.sock
   $galaxyctl status
 The simulator: $sim_url/_sim/stats (requests per route), $sim_url/_sim/health

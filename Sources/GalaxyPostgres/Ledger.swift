@@ -127,6 +127,41 @@ public struct Ledger {
         return counts
     }
 
+    /// The ledger of `datasets` as one letter per calendar day, per dataset and year, in ONE aggregate query (the
+    /// coverage calendar): `C` collected, `N` no_session, `F` failed, `P` pending, `-` no row. Each year's text runs
+    /// from the later of `first` and January 1st to the earlier of `last` and December 31st. `first` nil means
+    /// January 1st of the earliest year with a ledger row of `datasets` (or of `last`'s year when there is none).
+    public func dayLetters(
+        of datasets: [Dataset], first: TradeDate?, last: TradeDate
+    ) throws(PostgresError) -> [(dataset: Dataset, year: Int, letters: String)] {
+        guard !datasets.isEmpty else { return [] }
+        let result = try connection.query(
+            """
+            WITH span AS (
+                SELECT coalesce($2::date, least(date_trunc('year', min(trade_date))::date,
+                                                date_trunc('year', $3::date)::date)) AS first
+                FROM collection_days WHERE dataset = ANY ($1::text[]))
+            SELECT d.dataset, extract(year FROM g.day)::int,
+                   string_agg(CASE c.status WHEN 'collected' THEN 'C' WHEN 'no_session' THEN 'N'
+                                            WHEN 'failed' THEN 'F' WHEN 'pending' THEN 'P' ELSE '-' END,
+                              '' ORDER BY g.day)
+            FROM span
+            CROSS JOIN unnest($1::text[]) WITH ORDINALITY AS d(dataset, position)
+            CROSS JOIN LATERAL generate_series(span.first, $3::date, interval '1 day') AS g(day)
+            LEFT JOIN collection_days c ON c.dataset = d.dataset AND c.trade_date = g.day::date
+            GROUP BY d.position, d.dataset, 2
+            ORDER BY d.position, 2
+            """,
+            [Self.textArray(datasets.map(\.rawValue)), first, last])
+        return try result.rows.map { (row) throws(PostgresError) -> (dataset: Dataset, year: Int, letters: String) in
+            let name = try row.decode(0, as: String.self)
+            guard let dataset = Dataset(rawValue: name) else {
+                throw PostgresError(kind: .decoding, message: "unknown ledger dataset \(name)")
+            }
+            return (dataset, try row.decode(1, as: Int.self), try row.decode(2, as: String.self))
+        }
+    }
+
     private func bounds(_ dataset: Dataset, statuses: [String]) throws(PostgresError) -> DateRange? {
         let result = try connection.query(
             """

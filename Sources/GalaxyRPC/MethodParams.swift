@@ -120,22 +120,7 @@ public struct BackfillParams: RPCParams, Hashable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         startYear = try container.decode(Int.self, forKey: .startYear)
         onlyFailed = try container.decodeIfPresent(Bool.self, forKey: .onlyFailed)
-        if container.contains(.datasets), !(try container.decodeNil(forKey: .datasets)) {
-            var names = try container.nestedUnkeyedContainer(forKey: .datasets)
-            var datasets: [Dataset] = []
-            while !names.isAtEnd {
-                let name = try names.decode(String.self)
-                guard let dataset = Dataset(rawValue: name) else {
-                    let known = Dataset.allCases.map(\.rawValue).joined(separator: ", ")
-                    throw DecodingError.dataCorrupted(
-                        .init(
-                            codingPath: names.codingPath + [AnyCodingKey(intValue: names.currentIndex - 1)!],
-                            debugDescription: "unknown dataset '\(name)'; expected one of \(known)"))
-                }
-                datasets.append(dataset)
-            }
-            self.datasets = datasets
-        }
+        datasets = try container.decodeDatasets(forKey: .datasets)
     }
 
     /// The semantic check the original API made: `startYear` within 1990…`currentYear`.
@@ -143,6 +128,27 @@ public struct BackfillParams: RPCParams, Hashable {
         guard (1990...currentYear).contains(startYear) else {
             throw .invalidParams("params.startYear: expected a year between 1990 and \(currentYear)")
         }
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// A `datasets` member: null or absent is nil; an unknown name is an error naming its index and the known names.
+    func decodeDatasets(forKey key: Key) throws -> [Dataset]? {
+        guard contains(key), !(try decodeNil(forKey: key)) else { return nil }
+        var names = try nestedUnkeyedContainer(forKey: key)
+        var datasets: [Dataset] = []
+        while !names.isAtEnd {
+            let name = try names.decode(String.self)
+            guard let dataset = Dataset(rawValue: name) else {
+                let known = Dataset.allCases.map(\.rawValue).joined(separator: ", ")
+                throw DecodingError.dataCorrupted(
+                    .init(
+                        codingPath: names.codingPath + [AnyCodingKey(intValue: names.currentIndex - 1)!],
+                        debugDescription: "unknown dataset '\(name)'; expected one of \(known)"))
+            }
+            datasets.append(dataset)
+        }
+        return datasets
     }
 }
 
@@ -193,4 +199,5 @@ public enum GalaxyMethod {
     public static let status = "status"
     public static let cancel = "cancel"
     public static let discover = "rpc.discover"
+    public static let coverage = "coverage"
 }

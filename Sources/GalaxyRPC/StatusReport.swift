@@ -214,10 +214,13 @@ public struct RunStatus: Codable, Sendable, Equatable {
     public var progress: RunProgress
     public var tasks: [TaskStatus]
     @NullEncoded public var error: String?
+    /// What every day of a finished run was, from the ledger; null while it runs (and for a snapshot).
+    @NullEncoded public var days: RunDays?
 
     public init(
         id: Int64, kind: String, state: String, params: JSONValue, requestedBy: String, createdAt: String,
-        startedAt: String?, finishedAt: String?, progress: RunProgress, tasks: [TaskStatus], error: String?
+        startedAt: String?, finishedAt: String?, progress: RunProgress, tasks: [TaskStatus], error: String?,
+        days: RunDays? = nil
     ) {
         self.id = id
         self.kind = kind
@@ -230,12 +233,39 @@ public struct RunStatus: Codable, Sendable, Equatable {
         self.progress = progress
         self.tasks = tasks
         self.error = error
+        self.days = days
     }
 
     /// Whether the run has reached a final state.
     public var isFinished: Bool { ["succeeded", "partial", "failed", "cancelled", "interrupted"].contains(state) }
 
 
+}
+
+/// The days of a finished run's tasks by what they became, read from the ledger when it ends: an operator reads
+/// "240 collected, 3 failed, 2 no session", not a percentage.
+public struct RunDays: Codable, Sendable, Equatable {
+    /// Written by this run with that status.
+    public var collected: Int
+    public var noSession: Int
+    public var failed: Int
+    public var pending: Int
+    /// Settled (collected or no session) before the run started, and left alone by it.
+    public var alreadyHeld: Int
+    /// Without a ledger row written by the run (cancelled before them, or not due yet), and not held before.
+    public var notFetched: Int
+
+    public init(
+        collected: Int = 0, noSession: Int = 0, failed: Int = 0, pending: Int = 0, alreadyHeld: Int = 0,
+        notFetched: Int = 0
+    ) {
+        self.collected = collected
+        self.noSession = noSession
+        self.failed = failed
+        self.pending = pending
+        self.alreadyHeld = alreadyHeld
+        self.notFetched = notFetched
+    }
 }
 
 public struct BreakerStatus: Codable, Sendable, Equatable {

@@ -14,7 +14,7 @@ struct ControlAPI: Sendable {
     let statusSource: StatusSource
     let isLeader: @Sendable () -> Bool
 
-    static let documentedMethods: [String] = ["runDaily", "backfill", "status", "cancel", "rpc.discover"]
+    static let documentedMethods: [String] = ["runDaily", "backfill", "status", "cancel", "coverage", "rpc.discover"]
 
     var registry: MethodRegistry {
         var registry = MethodRegistry()
@@ -45,6 +45,18 @@ struct ControlAPI: Sendable {
         registry.registerEncoded(GalaxyMethod.status, mutating: false) { _, rawParams in
             let params = try StatusParams.decode(from: rawParams)
             return try await mapped { try await statusSource.encodedReport(runId: params.runId) }
+        }
+        registry.register(GalaxyMethod.coverage, mutating: false, params: CoverageParams.self) { _, params in
+            let today = scheduler.today
+            try params.validate(currentYear: today.year)
+            let toYear = params.toYear ?? today.year
+            let through = toYear == today.year ? today : TradeDate(year: toYear, month: 12, day: 31)!
+            do {
+                return try await statusSource.store.coverageReport(
+                    params.selectedDatasets, fromYear: params.fromYear, toYear: toYear, through: through)
+            } catch {
+                throw JobEngineError.databaseUnavailable(error).rpcError
+            }
         }
         registry.register(GalaxyMethod.discover, mutating: false) { _, _ in
             try JSONValue(parsing: OpenRPCDocument.json)

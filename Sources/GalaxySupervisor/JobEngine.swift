@@ -553,6 +553,9 @@ public actor JobEngine {
 
     private func finishRun(_ id: Int64) async {
         executions[id] = nil
+        // Read before the final state is set, which then appears together with the day counts.
+        guard let ended = runs[id] else { return }
+        let days = await days(of: ended)
         guard var record = runs[id] else { return }
         let states = record.tasks.map(\.status.state)
         let state: String
@@ -578,12 +581,14 @@ public actor JobEngine {
             let failed = record.tasks.filter { $0.status.state == "failed" }.map(\.status.collector)
             record.status.error = "failed: " + failed.joined(separator: ", ")
         }
+        record.status.days = days
         runs[id] = record
         let final = snapshot(of: record)
         runs[id]?.status.progress = final.progress
         var summary: [String: JSONValue] = [:]
         if let progress = try? JSONValue(encoding: final.progress) { summary["progress"] = progress }
         if let error = record.status.error { summary["error"] = .string(error) }
+        if let days = record.status.days, let value = try? JSONValue(encoding: days) { summary["days"] = value }
         if fencing.value {
             logger.warning("run interrupted by fencing: the next leader resumes it", metadata: ["run": "\(id)"])
             return
@@ -599,6 +604,27 @@ public actor JobEngine {
             LogMessageID.metadataKey: "\(LogMessageID.runFinished)",
         ])
         hooks.runEnded(final)
+    }
+
+    /// What the days of a finished run's dataset tasks became, from the ledger; nil for a snapshot, or when the
+    /// database does not answer (the summary then shows the progress counts).
+    private func days(of record: RunRecord) async -> RunDays? {
+        let spans = record.tasks.compactMap { task -> (dataset: Dataset, held: DateRange, touched: DateRange)? in
+            guard case .dataset(let dataset) = task.task.job else { return nil }
+            var touched = task.task.range
+            if case .daily(let heal) = task.task.mode, heal > 0 {
+                touched = DateRange(touched.start.adding(days: -heal), touched.end) ?? touched
+            }
+            return (dataset, task.task.range, touched)
+        }
+        guard !spans.isEmpty, !fencing.value else { return nil }
+        do {
+            return try await store.runDays(runId: record.status.id, spans: spans)
+        } catch {
+            logger.warning(
+                "cannot read the run's days from the ledger: \(error)", metadata: ["run": "\(record.status.id)"])
+            return nil
+        }
     }
 
     private func trimHistory() {

@@ -6,7 +6,7 @@ enum OpenRPCDocument {
   "info": {
     "title": "galaxyd control API",
     "version": "1.0.0",
-    "description": "JSON-RPC 2.0 over a Unix stream socket (default /run/galaxyd/control.sock), one request or batch per line (newline-delimited JSON, UTF-8, at most 1 MiB per line). Params are by name. status and rpc.discover are open to any peer that can connect; runDaily, backfill and cancel need uid 0, the daemon's uid, or membership in GALAXY_ADMIN_GROUP (checked with SO_PEERCRED). Dates are ISO YYYY-MM-DD; times are RFC 3339 with offset."
+    "description": "JSON-RPC 2.0 over a Unix stream socket (default /run/galaxyd/control.sock), one request or batch per line (newline-delimited JSON, UTF-8, at most 1 MiB per line). Params are by name. status, coverage and rpc.discover are open to any peer that can connect; runDaily, backfill and cancel need uid 0, the daemon's uid, or membership in GALAXY_ADMIN_GROUP (checked with SO_PEERCRED). Dates are ISO YYYY-MM-DD; times are RFC 3339 with offset."
   },
   "servers": [{"name": "galaxyd", "url": "unix:///run/galaxyd/control.sock"}],
   "methods": [
@@ -124,6 +124,61 @@ enum OpenRPCDocument {
       ]
     },
     {
+      "name": "coverage",
+      "summary": "What the ledger holds: one letter per calendar day, per dataset and year, with totals.",
+      "description": "Read-only, open to any peer that can connect (also on a standby); one aggregate query over collection_days. Each year's days text has one letter per calendar day from January 1st through December 31st (through today in the current year): C collected, N no session (a no_session row, or a Sunday or a Saturday after 1998-12-05 without a row: KRX has not traded on those), F failed, P pending (not settled yet, fetched again), M missing (a weekday, or an earlier Saturday, without a ledger row: nothing has asked the source for it). totals count the letters.",
+      "paramStructure": "by-name",
+      "params": [
+        {
+          "name": "datasets",
+          "required": false,
+          "description": "Datasets to show, in this order; default [\"price\", \"etf_price\"] (as backfill).",
+          "schema": {"type": "array", "items": {"$ref": "#/components/schemas/Dataset"}, "minItems": 1}
+        },
+        {
+          "name": "fromYear",
+          "required": false,
+          "description": "First year, 1990 through the current year; default the earliest year with a ledger row of these datasets (the current year when there is none).",
+          "schema": {"type": "integer", "minimum": 1990, "maximum": 9999}
+        },
+        {
+          "name": "toYear",
+          "required": false,
+          "description": "Last year, fromYear through the current year; default the current year.",
+          "schema": {"type": "integer", "minimum": 1990, "maximum": 9999}
+        }
+      ],
+      "result": {"name": "coverage", "schema": {"$ref": "#/components/schemas/Coverage"}},
+      "errors": [
+        {"$ref": "#/components/errors/InvalidParams"},
+        {"$ref": "#/components/errors/DatabaseUnavailable"}
+      ],
+      "examples": [
+        {
+          "name": "the first days of 2026",
+          "params": [{"name": "datasets", "value": ["price"]}, {"name": "fromYear", "value": 2026}],
+          "result": {
+            "name": "coverage",
+            "value": {
+              "fromYear": 2026, "toYear": 2026, "through": "2026-01-07",
+              "datasets": [
+                {
+                  "dataset": "price",
+                  "totals": {"collected": 3, "noSession": 3, "failed": 1, "pending": 0, "missing": 0},
+                  "years": [
+                    {
+                      "year": 2026, "days": "NCFNNCC",
+                      "totals": {"collected": 3, "noSession": 3, "failed": 1, "pending": 0, "missing": 0}
+                    }
+                  ]
+                }
+              ]
+            }
+          }
+        }
+      ]
+    },
+    {
       "name": "rpc.discover",
       "summary": "This document.",
       "paramStructure": "by-name",
@@ -216,7 +271,25 @@ enum OpenRPCDocument {
           "finishedAt": {"type": ["string", "null"], "format": "date-time"},
           "progress": {"$ref": "#/components/schemas/Progress"},
           "tasks": {"type": "array", "items": {"$ref": "#/components/schemas/Task"}},
-          "error": {"type": ["string", "null"]}
+          "error": {"type": ["string", "null"]},
+          "days": {
+            "description": "what every day of a finished run's tasks was, read from the ledger when it ended (null while it runs, for a snapshot, or when the database did not answer): collected, noSession, failed and pending count the ledger rows the run wrote (a daily run's healing window included); alreadyHeld the days settled before it started; notFetched the days left without a row (cancelled before them, or not published yet).",
+            "oneOf": [
+              {"type": "null"},
+              {
+                "type": "object",
+                "required": ["collected", "noSession", "failed", "pending", "alreadyHeld", "notFetched"],
+                "properties": {
+                  "collected": {"type": "integer", "minimum": 0},
+                  "noSession": {"type": "integer", "minimum": 0},
+                  "failed": {"type": "integer", "minimum": 0},
+                  "pending": {"type": "integer", "minimum": 0},
+                  "alreadyHeld": {"type": "integer", "minimum": 0},
+                  "notFetched": {"type": "integer", "minimum": 0}
+                }
+              }
+            ]
+          }
         }
       },
       "Child": {
@@ -247,6 +320,49 @@ enum OpenRPCDocument {
           "nextFire": {"type": ["string", "null"], "format": "date-time"},
           "lastFire": {"type": ["string", "null"], "format": "date-time"},
           "lastRunId": {"type": ["integer", "null"]}
+        }
+      },
+      "CoverageTotals": {
+        "type": "object",
+        "required": ["collected", "noSession", "failed", "pending", "missing"],
+        "properties": {
+          "collected": {"type": "integer", "minimum": 0},
+          "noSession": {"type": "integer", "minimum": 0},
+          "failed": {"type": "integer", "minimum": 0},
+          "pending": {"type": "integer", "minimum": 0},
+          "missing": {"type": "integer", "minimum": 0}
+        }
+      },
+      "Coverage": {
+        "type": "object",
+        "required": ["fromYear", "toYear", "through", "datasets"],
+        "properties": {
+          "fromYear": {"type": "integer"},
+          "toYear": {"type": "integer"},
+          "through": {"$ref": "#/components/schemas/Date"},
+          "datasets": {
+            "type": "array",
+            "items": {
+              "type": "object",
+              "required": ["dataset", "totals", "years"],
+              "properties": {
+                "dataset": {"$ref": "#/components/schemas/Dataset"},
+                "totals": {"$ref": "#/components/schemas/CoverageTotals"},
+                "years": {
+                  "type": "array",
+                  "items": {
+                    "type": "object",
+                    "required": ["year", "days", "totals"],
+                    "properties": {
+                      "year": {"type": "integer"},
+                      "days": {"type": "string", "pattern": "^[CNFPM]{1,366}$", "description": "one letter per calendar day from January 1st: C collected, N no session, F failed, P pending, M missing."},
+                      "totals": {"$ref": "#/components/schemas/CoverageTotals"}
+                    }
+                  }
+                }
+              }
+            }
+          }
         }
       },
       "Status": {

@@ -144,6 +144,60 @@ struct SupervisorDatabase: Sendable {
         }
     }
 
+    /// The `coverage` calendar: the ledger of `datasets` from January 1st of `fromYear` (nil: the earliest year it
+    /// holds) through `through`, read in one aggregate query.
+    func coverageReport(
+        _ datasets: [Dataset], fromYear: Int?, toYear: Int, through: TradeDate
+    ) async throws -> CoverageReport {
+        let first = fromYear.flatMap { TradeDate(year: $0, month: 1, day: 1) }
+        let letters = try await database.withConnection { connection in
+            try Ledger(connection).dayLetters(of: datasets, first: first, last: through)
+        }
+        return CoverageReport(ledger: letters, datasets: datasets, toYear: toYear, through: through)
+    }
+
+    /// What the days of a run's tasks became (``RunDays``), in one query: per dataset, ledger rows written since the
+    /// run started count by their status over `touched` (a daily task's healing window included); over `held`,
+    /// rows settled before it count as already held and days without either as not fetched.
+    func runDays(runId: Int64, spans: [(dataset: Dataset, held: DateRange, touched: DateRange)]) async throws
+        -> RunDays
+    {
+        func array(_ items: [String]) -> String { "{" + items.joined(separator: ",") + "}" }
+        let datasets = array(spans.map(\.dataset.rawValue)), heldFrom = array(spans.map(\.held.start.iso))
+        let first = array(spans.map(\.touched.start.iso)), last = array(spans.map(\.held.end.iso))
+        return try await database.withConnection { connection in
+            let result = try connection.query(
+                """
+                WITH run AS (SELECT coalesce(started_at, created_at) AS started FROM job_runs WHERE id = $1),
+                outcome AS (
+                    SELECT CASE WHEN c.updated_at >= run.started THEN c.status
+                                WHEN c.status IN ('collected', 'no_session') THEN 'held' ELSE 'none' END AS outcome,
+                           g.day >= t.held_from AS held_range
+                    FROM run
+                    CROSS JOIN unnest($2::text[], $3::date[], $4::date[], $5::date[])
+                        AS t(dataset, held_from, first, last)
+                    CROSS JOIN LATERAL generate_series(t.first, t.last, interval '1 day') AS g(day)
+                    LEFT JOIN collection_days c ON c.dataset = t.dataset AND c.trade_date = g.day::date)
+                SELECT coalesce(outcome, 'none'), count(*) FROM outcome
+                WHERE held_range OR outcome IN ('collected', 'no_session', 'failed', 'pending')
+                GROUP BY 1
+                """, [runId, datasets, heldFrom, first, last])
+            var days = RunDays()
+            for row in result.rows {
+                let count = try row.decode(1, as: Int.self)
+                switch try row.decode(0, as: String.self) {
+                case "collected": days.collected = count
+                case "no_session": days.noSession = count
+                case "failed": days.failed = count
+                case "pending": days.pending = count
+                case "held": days.alreadyHeld = count
+                default: days.notFetched = count
+                }
+            }
+            return days
+        }
+    }
+
     /// Whether the ledger has a settled (`collected` or `no_session`) day for `dataset` on `date`.
     func isSettled(_ dataset: Dataset, on date: TradeDate) async throws -> Bool {
         try await database.withConnection { connection in
@@ -188,7 +242,8 @@ struct SupervisorDatabase: Sendable {
                     params: (try? JSONValue(parsing: run.params.text)) ?? .object([:]),
                     requestedBy: run.requestedBy ?? "", createdAt: Timestamps.rfc3339(run.createdAt),
                     startedAt: run.startedAt.map(Timestamps.rfc3339), finishedAt: run.finishedAt.map(Timestamps.rfc3339),
-                    progress: progress, tasks: tasks, error: summary?["error"]?.stringValue)
+                    progress: progress, tasks: tasks, error: summary?["error"]?.stringValue,
+                    days: try? summary?["days"]?.decode(as: RunDays.self))
             }
         }
     }

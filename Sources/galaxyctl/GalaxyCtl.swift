@@ -28,11 +28,14 @@ struct GalaxyCtl: AsyncParsableCommand {
               galaxyctl backfill --start-year 2015 --follow
               galaxyctl backfill --start-year 2015 --dataset price --only-failed
               galaxyctl cancel 42
+              galaxyctl coverage --dataset price --from 2020
 
             \(CtlExitCode.helpText)
             """,
         version: version,
-        subcommands: [Status.self, RunDaily.self, Backfill.self, Follow.self, Cancel.self, Version.self])
+        subcommands: [
+            Status.self, RunDaily.self, Backfill.self, Follow.self, Cancel.self, Coverage.self, Version.self,
+        ])
 
     /// ArgumentParser's `main`, with galaxyctl's exit statuses: usage errors exit 2 (not 64), failures print one
     /// line on stderr and exit with their documented status.

@@ -118,7 +118,7 @@ final class ProgressDisplay: Sendable {
             took = " in \(Format.duration(end.timeIntervalSince(start)))"
         }
         let lines = [
-            "\(title(run)) \(run.state)\(took): \(StatusView.progress(progress)), \(Format.count(progress.rows)) rows, "
+            "\(title(run)) \(run.state)\(took): \(StatusView.outcome(run)); \(Format.count(progress.rows)) rows, "
                 + "\(Format.count(progress.requests)) requests"
         ]
         return lines + StatusView.problems(run).map { "  " + $0 }

@@ -71,22 +71,7 @@ extension GalaxyCtl {
         @Flag(help: "Print the raw result as one line of JSON (with --follow, then the run's final status).")
         var json = false
 
-        var parsedDatasets: [Dataset] {
-            get throws {
-                var result: [Dataset] = []
-                for name in datasets.flatMap({ $0.split(separator: ",") }).map({
-                    $0.trimmingCharacters(in: .whitespaces)
-                }) {
-                    guard let dataset = Dataset(rawValue: name) else {
-                        throw ValidationError(
-                            "--dataset: unknown dataset '\(name)'; expected one of "
-                                + Dataset.allCases.map(\.rawValue).joined(separator: ", "))
-                    }
-                    if !result.contains(dataset) { result.append(dataset) }
-                }
-                return result
-            }
-        }
+        var parsedDatasets: [Dataset] { get throws { try parseDatasets(datasets) } }
 
         func validate() throws {
             let currentYear = Self.currentExchangeYear()
@@ -134,6 +119,20 @@ extension GalaxyCtl {
             try await followRun(runId, client: connection.client, json: json)
         }
     }
+}
+
+/// `--dataset` values, repeatable or comma-separated, each dataset once in the order given.
+func parseDatasets(_ values: [String]) throws -> [Dataset] {
+    var result: [Dataset] = []
+    for name in values.flatMap({ $0.split(separator: ",") }).map({ $0.trimmingCharacters(in: .whitespaces) }) {
+        guard let dataset = Dataset(rawValue: name) else {
+            throw ValidationError(
+                "--dataset: unknown dataset '\(name)'; expected one of "
+                    + Dataset.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        if !result.contains(dataset) { result.append(dataset) }
+    }
+    return result
 }
 
 /// What run-daily and backfill print once the run has started, then the follow if asked.

@@ -75,7 +75,7 @@ struct StatusView {
         var notes: [Int: [String]] = [:]
         for (index, run) in runs.enumerated() {
             rows.append([
-                String(run.id), run.kind, run.state, Self.progress(run.progress), Format.count(run.progress.rows),
+                String(run.id), run.kind, run.state, Self.outcome(run), Format.count(run.progress.rows),
                 Format.time(run.startedAt ?? run.createdAt), timing(run), Self.params(run.params),
             ])
             var extra: [String] = []
@@ -114,6 +114,16 @@ struct StatusView {
             ])
         }
         return Format.table(rows)
+    }
+
+    /// A finished run's days as the ledger has them (`240 collected, 3 failed, 2 no session`), else its progress.
+    static func outcome(_ run: RunStatus) -> String {
+        guard run.isFinished, let days = run.days else { return progress(run.progress) }
+        let parts = [
+            (days.collected, "collected"), (days.failed, "failed"), (days.pending, "pending"),
+            (days.noSession, "no session"), (days.alreadyHeld, "already held"), (days.notFetched, "not fetched"),
+        ].filter { $0.0 > 0 }.map { "\(Format.count($0.0)) \($0.1)" }
+        return parts.isEmpty ? "no days" : parts.joined(separator: ", ")
     }
 
     static func progress(_ progress: RunProgress) -> String {
