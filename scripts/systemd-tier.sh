@@ -200,6 +200,18 @@ check "the journal of the daily run has no denial (EPERM, EACCES, Permission den
 unit_log "$since" 4 >"$host/daily.warnings"
 check "the journal of the daily run has no warning lines" test ! -s "$host/daily.warnings"
 [[ -s $host/daily.warnings ]] && head -n 5 "$host/daily.warnings" | sed 's/^/        /'
+one_run_in_the_journal() {
+    sandbox journalctl --no-pager -o json RUN_ID=1 | python3 -c '
+import json, sys
+entries = [json.loads(line) for line in sys.stdin]
+print("        journalctl RUN_ID=1: %d entries, from %s" % (
+    len(entries), sorted({e.get("SYSLOG_IDENTIFIER") for e in entries})), file=sys.stderr)
+sys.exit(0 if entries and all(e.get("RUN_ID") == "1" for e in entries)
+         and any(e.get("SYSLOG_IDENTIFIER") == "galaxy-collector" and e.get("TRADE_DATE") for e in entries)
+         and any(e.get("MESSAGE_ID") for e in entries) else 1)'
+}
+check "journalctl RUN_ID=1 shows that run: galaxyd's and its collectors' entries, with TRADE_DATE and MESSAGE_ID" \
+    one_run_in_the_journal
 rows=$(as postgres psql -qAt galaxy_test -c "SELECT count(*) FROM prices")
 check "price rows stored: $rows" test "$rows" -gt 0
 
