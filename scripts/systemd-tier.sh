@@ -118,12 +118,16 @@ ok "systemd $(sandbox systemctl --version | head -n 1 | cut -d' ' -f2) is PID 1 
 
 section "installing as docs/install.md says (§2–§5, and 'Trying it against a non-production source')"
 # §1 builds; the tier installs the test build (debug) instead of a release build.
-sandbox install -m 0755 "$bin/galaxyd" "$bin/galaxy-collector" "$bin/galaxyctl" /usr/local/bin/
-sandbox install -m 0644 "$repo/units/galaxy.sysusers" /usr/lib/sysusers.d/galaxy.conf
+# put MODE FILE DEST: copies a host file into the sandbox through stdin. The checkout and the build may live under
+# /tmp, which the sandbox replaces with its own.
+put() { sandbox install -m "$1" /dev/stdin "$3" <"$2"; }
+for product in galaxyd galaxy-collector galaxyctl; do put 0755 "$bin/$product" "/usr/local/bin/$product"; done
+put 0644 "$repo/units/galaxy.sysusers" /usr/lib/sysusers.d/galaxy.conf
 sandbox systemd-sysusers
-sandbox install -m 0644 "$repo/units/galaxyd.socket" "$repo/units/galaxyd.service" /etc/systemd/system/
+put 0644 "$repo/units/galaxyd.socket" /etc/systemd/system/galaxyd.socket
+put 0644 "$repo/units/galaxyd.service" /etc/systemd/system/galaxyd.service
 sandbox install -d -m 0755 /usr/local/share/doc/galaxy
-sandbox install -m 0644 "$repo/README.md" /usr/local/share/doc/galaxy/
+put 0644 "$repo/README.md" /usr/local/share/doc/galaxy/README.md
 check "user galaxy, groups galaxy-ctl and galaxy-admin exist (systemd-sysusers)" \
     sandbox sh -c 'getent passwd galaxy >/dev/null && getent group galaxy-ctl >/dev/null && getent group galaxy-admin >/dev/null'
 
@@ -140,7 +144,7 @@ check "PostgreSQL $pg_version runs as postgresql@$pg_version-main.service" \
     sandbox systemctl is-active --quiet "postgresql@$pg_version-main.service"
 
 # The non-production source: krx-sim, login required, as the guide runs it (here as a transient unit).
-sandbox install -m 0755 "$bin/krx-sim" /usr/local/bin/
+put 0755 "$bin/krx-sim" /usr/local/bin/krx-sim
 sandbox systemd-run --quiet --unit=krx-sim --property=DynamicUser=yes \
     /usr/local/bin/krx-sim --port 8700 --require-login --account tester:sim-password --stocks 120 --etfs 40 --quiet
 check "krx-sim answers on 127.0.0.1:8700" wait_for 20 sandbox curl -fs -o /dev/null http://127.0.0.1:8700/_sim/health
