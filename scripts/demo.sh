@@ -2,7 +2,7 @@
 # The demo (the README's first command): on a fresh Debian machine with Swift, installs what is missing, builds,
 # starts a private PostgreSQL, the KRX simulator (krx-sim) and galaxyd in dev mode, then drives them with galaxyctl:
 # a backfill with live progress, a daily run, `galaxyctl status`, then `galaxyctl coverage` (the ledger as a calendar)
-# and `galaxyctl check` where the build has it. Everything it started is stopped on exit
+# and `galaxyctl check` and `galaxyctl metrics` (monitoring). Everything it started is stopped on exit
 # (Ctrl-C included) unless --keep is given.
 #
 #   scripts/demo.sh                 release build, backfill of last year and this one (price, etf_price)
@@ -150,7 +150,7 @@ step "starting galaxyd (dev mode: it binds $work/control.sock itself)"
 # Credentials go through the environment, never the command line (argv is visible to every user in ps).
 env GALAXY_DATABASE_URL="$database_url" GALAXY_SOCKET="$work/control.sock" \
     GALAXY_PORTAL_URL="$sim_url" GALAXY_OPENAPI_URL="$sim_url" KRX_ID=demo KRX_PW=demo-password \
-    KRX_AUTH_KEY=demo-auth-key GALAXY_RATE=0 GALAXY_MAX_CHILDREN=2 \
+    KRX_AUTH_KEY=demo-auth-key GALAXY_RATE=0 GALAXY_MAX_CHILDREN=2 GALAXY_METRICS_FILE="$work/galaxy.prom" \
     "$bin/galaxyd" serve --runtime-directory "$work/run" >"$work/galaxyd.log" 2>&1 &
 daemon_pid=$!
 export GALAXY_SOCKET="$work/control.sock"
@@ -186,21 +186,22 @@ done
 step "galaxyctl coverage${datasets[*]:+ ${datasets[*]}}"
 "$galaxyctl" coverage "${datasets[@]}" || failed=1
 
-# `galaxyctl check` (a monitoring-plugin check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN) where this build has it
-# (for an unknown subcommand `--help` prints the top-level help and exits 0, so its USAGE line is what tells).
-if "$galaxyctl" check --help 2>/dev/null | grep -q '^USAGE: galaxyctl check'; then
-    step "galaxyctl check"
-    check_status=0
-    "$galaxyctl" check || check_status=$?
-    echo "(exit status $check_status)"
-fi
+# A monitoring-plugin check (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN): the last trading day whose 19:00 has passed is
+# in for every dataset, and the leader, database and breaker are fine.
+step "galaxyctl check --verbose"
+check_status=0
+"$galaxyctl" check --verbose || check_status=$?
+echo "(exit status $check_status)"
+
+step "galaxyctl metrics (an excerpt; galaxyd also keeps them in $work/galaxy.prom for node_exporter)"
+"$galaxyctl" metrics | grep -E '^galaxy_(runs_total\{kind="(daily|backfill)",outcome="succeeded"\}|rows_stored_total|krx_requests_total|dataset_age_trading_days|leader|database_reachable) '
 
 step "explore"
 if ((keep)); then
     cat <<EOF
 PostgreSQL (try the queries above, or \dt):
   psql '$database_url'
-galaxyctl (status, run-daily --wait, backfill --start-year $((start_year - 1)) --follow, coverage, cancel RUN, --help):
+galaxyctl (status, run-daily --wait, backfill --start-year $((start_year - 1)) --follow, coverage, check, metrics, cancel RUN, --help):
   export GALAXY_SOCKET=$work/control.sock
   $galaxyctl status
 The simulator: $sim_url/_sim/stats (requests per route), $sim_url/_sim/health

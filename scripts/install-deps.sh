@@ -16,9 +16,11 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Python packages for the protocol check (scripts/check-openrpc.py).
-python3 -c 'import jsonschema, openrpc' 2>/dev/null ||
-    python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore jsonschema openrpc >/dev/null
+# Python packages for the protocol check (scripts/check-openrpc.py) and the metrics tests' parser
+# (scripts/parse-prometheus.py: the official client's, not ours).
+python3 -c 'import jsonschema, openrpc, prometheus_client' 2>/dev/null ||
+    python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore jsonschema openrpc \
+        prometheus_client >/dev/null
 
 if ! command -v swift >/dev/null 2>&1; then
     if [[ -x /opt/swift/usr/bin/swift ]]; then

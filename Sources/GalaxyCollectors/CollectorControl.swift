@@ -20,6 +20,8 @@ public final class CollectorControl: Sendable {
         var label = ""
         /// Whether the days to do are known; before that, a cancelled run has done nothing it was asked to.
         var planned = false
+        /// The source's failed request attempts by kind, read whenever the progress changes.
+        var requestErrors: @Sendable () -> [RequestErrorKind: Int] = { [:] }
     }
 
     public init() {}
@@ -58,11 +60,17 @@ public final class CollectorControl: Sendable {
         }
     }
 
+    /// Where the progress reads the failed request attempts from (the source, once it exists).
+    func countRequestErrors(from source: @escaping @Sendable () -> [RequestErrorKind: Int]) {
+        state.withLock { $0.requestErrors = source }
+    }
+
     func recordSettled(rows: Int, requests: Int) -> CollectorProgress {
         state.withLock { state in
             state.progress.daysDone += 1
             state.progress.rows += rows
             state.progress.requests = requests
+            state.progress.requestErrors = state.requestErrors()
             return state.progress
         }
     }
@@ -71,6 +79,7 @@ public final class CollectorControl: Sendable {
         state.withLock { state in
             state.progress.daysFailed += 1
             state.progress.requests = requests
+            state.progress.requestErrors = state.requestErrors()
             state.failures.append(failure)
             return state.progress
         }
@@ -82,7 +91,12 @@ public final class CollectorControl: Sendable {
         }
     }
 
-    func setRequests(_ requests: Int) { state.withLock { $0.progress.requests = requests } }
+    func setRequests(_ requests: Int) {
+        state.withLock { state in
+            state.progress.requests = requests
+            state.progress.requestErrors = state.requestErrors()
+        }
+    }
 
     /// The outcome of the run as it stands.
     func outcome() -> CollectorOutcome { state.withLock { Self.outcome($0, cancelled: $0.cancelled) } }

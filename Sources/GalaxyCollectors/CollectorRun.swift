@@ -134,7 +134,7 @@ public final class CollectorRun {
         do {
             let ledger = Ledger(connection)
             days = try DayPlanner(ledger: ledger).days(for: dataset, request.days)
-            if !DayPlanner.isMaster(dataset), !days.isEmpty {
+            if !dataset.isMaster, !days.isEmpty {
                 calendar.ledger = try ledger.sessionEvidence(
                     of: SessionCalendar.witnesses(for: dataset), in: DateRange(days.first!, days.last!)!)
             }
@@ -159,6 +159,7 @@ public final class CollectorRun {
         guard source.datasets.contains(dataset) else {
             throw CollectorFailure(.configuration, KRXError.unsupported(dataset: dataset, source: kind).description)
         }
+        control.countRequestErrors { source.requestErrors }
         // Best effort; a cancelled run does not wait for a request still in flight on the prefetch thread.
         defer { (source as? KRXPortalClient)?.logout(waitingAtMost: control.isCancelled ? 0.1 : 2) }
 
@@ -319,7 +320,7 @@ public final class CollectorRun {
     private func portalSessions(_ dataset: Dataset, _ days: [TradeDate], source: any KRXSource) throws
         -> PortalSessions?
     {
-        guard case .range = request.days, !DayPlanner.isMaster(dataset), source.kind == .portal, days.count > 1,
+        guard case .range = request.days, !dataset.isMaster, source.kind == .portal, days.count > 1,
             let calendar = source as? any TradingDaysSource
         else { return nil }
         do {

@@ -13,7 +13,7 @@ public struct DayPlanner {
 
     /// The days to fetch for `dataset`, oldest first.
     public func days(for dataset: Dataset, _ selection: DaySelection) throws(PostgresError) -> [TradeDate] {
-        if Self.isMaster(dataset) { return try masterDay(dataset, selection) }
+        if dataset.isMaster { return try masterDay(dataset, selection) }
         switch selection {
         case .date(let date, let heal):
             guard heal > 0 else { return [date] }
@@ -41,7 +41,4 @@ public struct DayPlanner {
             return try ledger.failedDays(dataset, in: DateRange(single: day))
         }
     }
-
-    /// Whether `dataset` is a current snapshot rather than a per-day history.
-    public static func isMaster(_ dataset: Dataset) -> Bool { dataset == .stock || dataset == .etf }
 }

@@ -21,7 +21,7 @@ struct SessionCalendar {
 
     /// The per-day datasets whose ledger rows say something about `dataset`'s days.
     static func witnesses(for dataset: Dataset) -> [Dataset] {
-        Dataset.allCases.filter { !DayPlanner.isMaster($0) && $0 != dataset }
+        Dataset.allCases.filter { !$0.isMaster && $0 != dataset }
     }
 
     func verdict(on date: TradeDate) -> CalendarVerdict {

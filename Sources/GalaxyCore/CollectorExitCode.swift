@@ -40,8 +40,36 @@ public enum CollectorExitCode: Int32, Sendable, CaseIterable, CustomStringConver
     }
 }
 
+/// Why a request to KRX did not yield a usable answer, as the metrics count it (`galaxy_krx_request_errors_total`).
+///
+/// Counted per attempt, so a timeout that a retry cured still counts: the counts say how healthy the source is, the
+/// ledger says what became of the days.
+public enum RequestErrorKind: String, Sendable, CaseIterable, Comparable {
+    /// libcurl gave up waiting (curl error 28).
+    case timeout
+    /// Another transport failure: connect, TLS, a truncated or oversized body.
+    case transport
+    /// HTTP 5xx.
+    case serverError = "http_5xx"
+    /// HTTP 429.
+    case rateLimited = "http_429"
+    /// Another HTTP status that is neither data nor one of KRX's known answers.
+    case httpStatus = "http_other"
+    /// A body that is not what the screen sends: HTML for JSON, empty, garbled, or of the wrong shape.
+    case malformed
+    /// A block or outage page (the circuit breaker opens).
+    case blocked
+    /// `LOGOUT`: the member session was gone.
+    case loggedOut = "logged_out"
+    /// Credentials or key refused.
+    case authentication
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
 /// The notify-protocol extension a collector child uses to report progress to galaxyd, in the same datagram style
-/// as `STATUS=`: `X_GALAXY_PROGRESS=daysDone/daysFailed/daysTotal/rows/requests`.
+/// as `STATUS=`: `X_GALAXY_PROGRESS=daysDone/daysFailed/daysTotal/rows/requests[/kind:count,kind:count]`, the last
+/// part the failed request attempts by ``RequestErrorKind`` (absent when there were none).
 public struct CollectorProgress: Sendable, Equatable, CustomStringConvertible {
     public static let key = "X_GALAXY_PROGRESS"
 
@@ -50,25 +78,48 @@ public struct CollectorProgress: Sendable, Equatable, CustomStringConvertible {
     public var daysTotal: Int
     public var rows: Int
     public var requests: Int
+    /// Failed request attempts by kind, so far.
+    public var requestErrors: [RequestErrorKind: Int]
 
-    public init(daysDone: Int = 0, daysFailed: Int = 0, daysTotal: Int = 0, rows: Int = 0, requests: Int = 0) {
+    public init(
+        daysDone: Int = 0, daysFailed: Int = 0, daysTotal: Int = 0, rows: Int = 0, requests: Int = 0,
+        requestErrors: [RequestErrorKind: Int] = [:]
+    ) {
         self.daysDone = daysDone
         self.daysFailed = daysFailed
         self.daysTotal = daysTotal
         self.rows = rows
         self.requests = requests
+        self.requestErrors = requestErrors
     }
 
-    /// Parses the value part (`3/0/10/8400/4`); nil when malformed.
+    /// Parses the value part (`3/0/10/8400/4` or `3/0/10/8400/4/timeout:1`); nil when malformed.
     public init?(value: some StringProtocol) {
-        let numbers = value.split(separator: "/").compactMap { Int($0) }
+        let parts = value.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 5 || parts.count == 6 else { return nil }
+        let numbers = parts.prefix(5).compactMap { Int($0) }
         guard numbers.count == 5, numbers.allSatisfy({ $0 >= 0 }) else { return nil }
+        var errors: [RequestErrorKind: Int] = [:]
+        if parts.count == 6 {
+            for pair in parts[5].split(separator: ",") {
+                let fields = pair.split(separator: ":")
+                guard fields.count == 2, let kind = RequestErrorKind(rawValue: String(fields[0])),
+                    let count = Int(fields[1]), count >= 0
+                else { return nil }
+                errors[kind, default: 0] += count
+            }
+        }
         self.init(daysDone: numbers[0], daysFailed: numbers[1], daysTotal: numbers[2], rows: numbers[3],
-                  requests: numbers[4])
+                  requests: numbers[4], requestErrors: errors)
     }
 
     /// The value part, for `X_GALAXY_PROGRESS=…`.
-    public var value: String { "\(daysDone)/\(daysFailed)/\(daysTotal)/\(rows)/\(requests)" }
+    public var value: String {
+        let counts = "\(daysDone)/\(daysFailed)/\(daysTotal)/\(rows)/\(requests)"
+        let errors = requestErrors.filter { $0.value > 0 }.sorted { $0.key < $1.key }
+        guard !errors.isEmpty else { return counts }
+        return counts + "/" + errors.map { "\($0.key.rawValue):\($0.value)" }.joined(separator: ",")
+    }
 
     public var description: String {
         "\(daysDone + daysFailed)/\(daysTotal) days (\(daysFailed) failed), \(rows) rows, \(requests) requests"

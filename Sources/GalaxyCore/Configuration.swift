@@ -60,6 +60,9 @@ public struct GalaxyConfiguration: Sendable {
     public var maxChildren: Int
     /// `GALAXY_ON_FAILURE`: run with the event on stdin when a run fails, the breaker opens or a fire is missed.
     public var onFailure: HookCommand?
+    /// `GALAXY_METRICS_FILE`: where galaxyd keeps its metrics for node_exporter's textfile collector (a `.prom` file
+    /// in its `--collector.textfile.directory`).
+    public var metricsFile: String?
 
     public static let defaultSocketPath = "/run/galaxyd/control.sock"
 
@@ -163,6 +166,15 @@ public struct GalaxyConfiguration: Sendable {
         }
         onFailure = try value("GALAXY_ON_FAILURE").map { text throws(ConfigurationError) in
             try HookCommand(parsing: text, variable: "GALAXY_ON_FAILURE")
+        }
+        metricsFile = value("GALAXY_METRICS_FILE")
+        if let metricsFile {
+            guard metricsFile.hasPrefix("/"), !metricsFile.hasSuffix("/") else {
+                throw ConfigurationError(
+                    variable: "GALAXY_METRICS_FILE",
+                    problem: "'\(metricsFile)' is not an absolute file path (e.g. "
+                        + "/var/lib/node_exporter/textfile_collector/galaxy.prom)")
+            }
         }
     }
 

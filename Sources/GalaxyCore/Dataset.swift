@@ -23,6 +23,10 @@ public enum Dataset: String, CaseIterable, Sendable, Codable, CustomStringConver
         }
     }
 
+    /// Whether this dataset is a current snapshot (the stock and ETF masters) rather than a per-day history. A
+    /// master's ledger rows say nothing about whether the market traded that day.
+    public var isMaster: Bool { self == .stock || self == .etf }
+
     public var description: String { rawValue }
 }
 

@@ -62,6 +62,7 @@ public final class KRXOpenAPIClient: KRXSource, @unchecked Sendable {
     }
 
     public var requestsSent: Int { transport.requestsSent }
+    public var requestErrors: [RequestErrorKind: Int] { transport.requestErrors }
 
     public func fetch(_ dataset: Dataset, on date: TradeDate) throws -> DayFetch {
         try logger.loggingFailedDay(dataset, date) { try fetchDay(dataset, on: date) }

@@ -55,6 +55,7 @@ public final class KRXPortalClient: KRXSource, @unchecked Sendable {
     public func breakerState() throws -> BreakerState? { try transport.breaker.state() }
 
     public var requestsSent: Int { transport.requestsSent }
+    public var requestErrors: [RequestErrorKind: Int] { transport.requestErrors }
 
     /// Whether a member session is believed to be live.
     public var hasSession: Bool { sessionStart.withLock { $0 != nil } }

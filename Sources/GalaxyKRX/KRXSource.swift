@@ -44,6 +44,8 @@ public protocol KRXSource: AnyObject, Sendable {
     func breakerState() throws -> BreakerState?
     /// HTTP requests sent so far by this client (every attempt and login step).
     var requestsSent: Int { get }
+    /// Attempts that did not yield a usable answer, by kind (the metrics' error counts).
+    var requestErrors: [RequestErrorKind: Int] { get }
     /// Whether an answer for `date` is final (the portal's always is; the Open API publishes a day the next morning).
     func publication(of date: TradeDate) -> DayPublication
 }

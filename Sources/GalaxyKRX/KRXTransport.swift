@@ -119,8 +119,33 @@ public final class KRXTransport: Sendable {
     let logger: Logger
     private let sent = LockedValue(0)
 
+    private let failures = LockedValue<[RequestErrorKind: Int]>([:])
+
     /// Requests sent so far (every attempt, logins included): the `requests` of `CollectorProgress`.
     public var requestsSent: Int { sent.withLock { $0 } }
+
+    /// Attempts that did not yield a usable answer so far, by kind: the `requestErrors` of `CollectorProgress`.
+    public var requestErrors: [RequestErrorKind: Int] { failures.withLock { $0 } }
+
+    private func count(_ kind: RequestErrorKind) { failures.withLock { $0[kind, default: 0] += 1 } }
+
+    /// What kind of failed attempt `error` stands for.
+    static func kind(of error: KRXError) -> RequestErrorKind {
+        switch error {
+        case .transport(let message): message.contains("(curl 28)") ? .timeout : .transport
+        case .http(let status, _):
+            switch status {
+            case 429: .rateLimited
+            case 500..<600: .serverError
+            default: .httpStatus
+            }
+        case .unexpectedResponse: .malformed
+        case .blocked: .blocked
+        case .loggedOut: .loggedOut
+        case .authenticationFailed, .passwordChangeRequired: .authentication
+        case .missingCredentials, .quotaExhausted, .unsupported, .notYetPublished: .transport
+        }
+    }
 
     public init(http: CurlHTTPClient, limiter: RateLimiter, breaker: CircuitBreaker, retry: RetryPolicy, logger: Logger) {
         self.http = http
@@ -150,6 +175,7 @@ public final class KRXTransport: Sendable {
             do {
                 response = try http.perform(request)
             } catch let error as KRXError {
+                count(Self.kind(of: error))
                 lastError = error
                 try pause(after: attempt, what: what, reason: error.description, retryAfter: nil, metadata: metadata)
                 continue
@@ -165,6 +191,7 @@ public final class KRXTransport: Sendable {
                 do {
                     return try parse(response)
                 } catch let error as KRXError {
+                    count(.malformed)
                     // A body that is not even JSON (truncated, garbled) is worth another attempt; a well-formed body
                     // of the wrong shape is not: asking again gives the same answer.
                     guard expectsJSON, !KRXJSON.isJSON(response.body) else {
@@ -174,8 +201,10 @@ public final class KRXTransport: Sendable {
                     try pause(after: attempt, what: what, reason: error.description, retryAfter: nil, metadata: metadata)
                 }
             case .loggedOut:
+                count(.loggedOut)
                 throw KRXError.loggedOut
             case .blocked(let reason):
+                count(.blocked)
                 let error = breaker.trip(reason: reason)
                 logger.critical(
                     "KRX block page: circuit breaker opened, no request to this source until it expires",
@@ -185,6 +214,7 @@ public final class KRXTransport: Sendable {
                 lastError = response.status >= 300
                     ? .http(status: response.status, url: CurlHTTPClient.redacted(request.url))
                     : .unexpectedResponse(reason: reason)
+                count(Self.kind(of: lastError))
                 if let after, after > retry.maxRetryAfter {
                     // Not worth holding a collector for (the Open API's daily limit says "come back at midnight").
                     logger.warning(
@@ -194,6 +224,7 @@ public final class KRXTransport: Sendable {
                 }
                 try pause(after: attempt, what: what, reason: reason, retryAfter: after, metadata: metadata)
             case .failure(let error):
+                count(Self.kind(of: error))
                 throw error
             }
         }

@@ -192,6 +192,13 @@ public struct CancelResult: Codable, Sendable, Hashable {
     }
 }
 
+/// The params of a method that takes none (`metrics`): absent or an empty object; any member is an unknown parameter.
+public struct NoParams: RPCParams, Hashable {
+    public static let parameterNames: Set<String> = []
+
+    public init() {}
+}
+
 /// The method names of galaxyd's control API, shared by galaxyd and galaxyctl.
 public enum GalaxyMethod {
     public static let runDaily = "runDaily"
@@ -200,4 +207,6 @@ public enum GalaxyMethod {
     public static let cancel = "cancel"
     public static let discover = "rpc.discover"
     public static let coverage = "coverage"
+    public static let check = "check"
+    public static let metrics = "metrics"
 }

@@ -12,9 +12,8 @@ struct ControlAPI: Sendable {
     let engine: JobEngine
     let scheduler: Scheduler
     let statusSource: StatusSource
+    let monitor: Monitor
     let isLeader: @Sendable () -> Bool
-
-    static let documentedMethods: [String] = ["runDaily", "backfill", "status", "cancel", "coverage", "rpc.discover"]
 
     var registry: MethodRegistry {
         var registry = MethodRegistry()
@@ -57,6 +56,12 @@ struct ControlAPI: Sendable {
             } catch {
                 throw JobEngineError.databaseUnavailable(error).rpcError
             }
+        }
+        registry.register(GalaxyMethod.check, mutating: false, params: CheckParams.self) { _, params in
+            try await monitor.check(params)
+        }
+        registry.register(GalaxyMethod.metrics, mutating: false, params: NoParams.self) { _, _ in
+            MetricsResult(text: await monitor.metricsText())
         }
         registry.register(GalaxyMethod.discover, mutating: false) { _, _ in
             try JSONValue(parsing: OpenRPCDocument.json)
@@ -111,6 +116,10 @@ final class StatusSource: Sendable {
     /// The breaker row and whether the database answered, refreshed in the background by ``refresh()``: `status`
     /// never waits for the database, so it stays fast under fifty polling clients and answers while PostgreSQL is away.
     private let breakerCache = Mutex<BreakerStatus?>(nil)
+    private let openBreakerCache = Mutex<SourceBreaker?>(nil)
+
+    /// The source's breaker as last read, when it is open.
+    var openBreaker: SourceBreaker? { openBreakerCache.withLock { $0 } }
 
     init(engine: JobEngine, scheduler: Scheduler, store: SupervisorDatabase, settings: SupervisorSettings,
          socketDescription: String, ready: @escaping @Sendable () -> Bool, isLeader: @escaping @Sendable () -> Bool,
@@ -214,6 +223,7 @@ final class StatusSource: Sendable {
                 status = BreakerStatus(state: "open", openUntil: Timestamps.rfc3339(open.openUntil), reason: open.reason)
             }
             breakerCache.withLock { $0 = status }
+            openBreakerCache.withLock { $0 = open }
             noteDatabase(reachable: true)
             return open
         } catch {

@@ -101,6 +101,20 @@ public enum GalaxyDaemon {
             socketDescription: options.systemd.listenFileDescriptors.isEmpty
                 ? settings.configuration.socketPath : "socket-activated (fd \(options.systemd.listenFileDescriptors[0].fileDescriptor))",
             ready: { ready.value }, isLeader: { leader.value }, leadership: leadership)
+        let monitor = Monitor(engine: engine, scheduler: scheduler, statusSource: statusSource, settings: settings)
+        let metricsFile = settings.configuration.metricsFile
+        if let metricsFile {
+            // A file that cannot be written is a configuration mistake: said at start, not every 10 s in the journal.
+            await monitor.refresh()
+            do {
+                try await monitor.writeMetrics(to: metricsFile)
+            } catch {
+                throw DaemonStartError(
+                    description: "GALAXY_METRICS_FILE: \(error); create the directory (node_exporter's "
+                        + "--collector.textfile.directory) and let galaxyd's user write it, or unset the variable",
+                    exitCode: 78)
+            }
+        }
         /// One leadership check: a standby tries to take the lock; a leader confirms it within what is left of its
         /// lease, and fences itself when the lease runs out or another galaxyd holds the lock.
         @Sendable func checkLeadership() async {
@@ -163,7 +177,7 @@ public enum GalaxyDaemon {
             address = .path(settings.configuration.socketPath)
         }
         let api = ControlAPI(
-            engine: engine, scheduler: scheduler, statusSource: statusSource,
+            engine: engine, scheduler: scheduler, statusSource: statusSource, monitor: monitor,
             isLeader: { leader.value })
         let server: RPCServer
         do {
@@ -207,6 +221,25 @@ public enum GalaxyDaemon {
                 await watchdogAndStatus(
                     notifier: notifier, watchdog: options.systemd.watchdog, engine: engine,
                     leader: { leader.value }, logger: logger)
+            }
+            group.addTask {
+                // Metrics: the ledger's freshness re-read and GALAXY_METRICS_FILE rewritten every 10 s, a fraction
+                // of any scrape interval; a failed write is logged when it starts failing and when it recovers.
+                var failing = false
+                while !Task.isCancelled {
+                    await monitor.refresh()
+                    if let metricsFile {
+                        do {
+                            try await monitor.writeMetrics(to: metricsFile)
+                            if failing { logger.notice("GALAXY_METRICS_FILE: writing \(metricsFile) again") }
+                            failing = false
+                        } catch {
+                            if !failing { logger.error("GALAXY_METRICS_FILE: \(error)") }
+                            failing = true
+                        }
+                    }
+                    try? await Task.sleep(for: .seconds(10))
+                }
             }
             group.addTask {
                 while !Task.isCancelled {

@@ -88,6 +88,8 @@ public actor JobEngine {
     /// `GALAXY_ON_FAILURE`: told when a run ends failed or partial (and, by the daemon and scheduler, of breaker
     /// openings and missed fires).
     nonisolated let hooks: FailureHooks
+    /// Counters and histograms for `metrics`.
+    nonisolated let metrics: MetricsRecorder
 
     init(settings: SupervisorSettings, store: SupervisorDatabase, board: ChildHealthBoard, environment: [String: String],
          logger: Logger) {
@@ -100,6 +102,7 @@ public actor JobEngine {
             fencing: fencing)
         self.slots = AsyncSemaphore(settings.configuration.maxChildren)
         self.hooks = FailureHooks(settings: settings, inherited: environment, logger: logger)
+        self.metrics = MetricsRecorder(sources: Dataset.allCases.map { settings.configuration.source(for: $0).rawValue })
     }
 
     /// Proves the engine's executor is not stalled (the watchdog asks before every ping).
@@ -434,8 +437,11 @@ public actor JobEngine {
         ])
         var attempt = 0
         var outcome = AttemptOutcome()
+        var firstStarted: ContinuousClock.Instant?
         while attempt < settings.maxAttempts, !Task.isCancelled {
             guard await slots.acquire() else { break }
+            firstStarted = firstStarted ?? .now
+            if attempt > 0 { metrics.taskRetried(collector: task.job.rawValue) }
             attempt += 1
             let number = attempt
             outcome = await runner.runAttempt(
@@ -458,6 +464,8 @@ public actor JobEngine {
         } else {
             state = "failed"
         }
+        metrics.taskEnded(
+            collector: task.job.rawValue, outcome: state, duration: firstStarted.map { .now - $0 } ?? .zero)
         await taskEnded(runID, taskID, state: state, outcome: outcome, attempts: attempt)
     }
 
@@ -493,6 +501,11 @@ public actor JobEngine {
     }
 
     private func progressed(_ runID: Int64, _ taskID: Int64, _ progress: CollectorProgress) {
+        if let record = record(runID, taskID) {
+            metrics.progressed(
+                collector: record.task.job.rawValue, source: source(of: record.task.job),
+                from: record.live ?? CollectorProgress(), to: progress)
+        }
         update(runID, taskID) { record in
             record.live = progress
             if record.task.mode != .range, record.task.mode != .onlyFailed {
@@ -501,8 +514,19 @@ public actor JobEngine {
         }
     }
 
+    /// The source a collector's requests go to; nil for the snapshot, which asks KRX nothing.
+    private func source(of job: CollectorJob) -> String? {
+        guard case .dataset(let dataset) = job else { return nil }
+        return settings.configuration.source(for: dataset).rawValue
+    }
+
     private func attemptEnded(_ runID: Int64, _ taskID: Int64, outcome: AttemptOutcome, attempt: Int) {
         if let pid = outcome.pid { children[pid] = nil }
+        if let exit = outcome.exit, let task = record(runID, taskID)?.task {
+            var killed = outcome.stopKind
+            if killed == nil, case .signaled = exit.termination { killed = .signal }
+            metrics.childEnded(collector: task.job.rawValue, killed: killed, peakRSSKiB: exit.peakRSSKiB)
+        }
         update(runID, taskID) { record in
             if let live = outcome.progress ?? record.live {
                 record.finished.daysDone += live.daysDone
@@ -577,6 +601,7 @@ public actor JobEngine {
         }
         record.status.state = state
         record.status.finishedAt = Timestamps.rfc3339(Date())
+        metrics.runEnded(kind: record.status.kind, outcome: state, duration: .now - record.started)
         if record.status.error == nil, state == "failed" || state == "partial" {
             let failed = record.tasks.filter { $0.status.state == "failed" }.map(\.status.collector)
             record.status.error = "failed: " + failed.joined(separator: ", ")

@@ -69,32 +69,9 @@ final class LeaderLock: Sendable {
             current = (task, sentAt)
             return (task, sentAt)
         }
-        let verdict = await Self.first(job.task, within: deadline)
+        let verdict = await job.task.value(within: deadline)
             ?? .unreachable("the database did not answer within \(deadline.seconds.fixed(1)) s")
         return (verdict, job.sentAt)
-    }
-
-    /// `task`'s value, or nil once `deadline` passed, whichever comes first; never waits for `task` past the deadline.
-    private static func first<T: Sendable>(_ task: Task<T, Never>, within deadline: Duration) async -> T? {
-        let race = Race<T>()
-        return await withCheckedContinuation { continuation in
-            race.slot.withLock { $0 = continuation }
-            let timer = Task {
-                try? await Task.sleep(for: deadline)
-                race.finish(nil)
-            }
-            Task {
-                let value = await task.value
-                timer.cancel()
-                race.finish(value)
-            }
-        }
-    }
-
-    /// The continuation two tasks race to resume.
-    private final class Race<T: Sendable>: Sendable {
-        let slot = Mutex<CheckedContinuation<T?, Never>?>(nil)
-        func finish(_ value: T?) { slot.withLock { $0.take() }?.resume(returning: value) }
     }
 
     private func query() async -> Verdict {
@@ -134,7 +111,7 @@ final class LeaderLock: Sendable {
                 Int32(try connection.query("SELECT pg_backend_pid()").scalar(as: Int64.self))
             }
         }
-        return await Self.first(query, within: .seconds(10)) ?? nil
+        return await query.value(within: .seconds(10)) ?? nil
     }
 
     /// Releases the lock (a clean stop hands over at once) and ends the lock connection's thread. A database that
@@ -148,7 +125,7 @@ final class LeaderLock: Sendable {
             }
             return true
         }
-        if await Self.first(unlock, within: .seconds(2)) == true { database.shutdown() }
+        if await unlock.value(within: .seconds(2)) == true { database.shutdown() }
     }
 }
 
@@ -198,4 +175,30 @@ final class Leadership: Sendable {
 
     var holder: String? { state.withLock { $0.holder } }
     var fence: String? { state.withLock { $0.fenced } }
+}
+
+extension Task where Failure == Never {
+    /// The task's value, or nil once `deadline` passed, whichever comes first; never waits for the task past the
+    /// deadline (a query blocked on a dead network keeps its thread, not its caller).
+    func value(within deadline: Duration) async -> Success? {
+        let race = Race<Success>()
+        return await withCheckedContinuation { continuation in
+            race.slot.withLock { $0 = continuation }
+            let timer = Task<Void, Never> {
+                try? await Task<Never, Never>.sleep(for: deadline)
+                race.finish(nil)
+            }
+            Task<Void, Never> {
+                let value = await self.value
+                timer.cancel()
+                race.finish(value)
+            }
+        }
+    }
+}
+
+/// The continuation two tasks race to resume.
+private final class Race<T: Sendable>: Sendable {
+    let slot = Mutex<CheckedContinuation<T?, Never>?>(nil)
+    func finish(_ value: T?) { slot.withLock { $0.take() }?.resume(returning: value) }
 }

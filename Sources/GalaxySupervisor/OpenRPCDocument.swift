@@ -6,7 +6,7 @@ enum OpenRPCDocument {
   "info": {
     "title": "galaxyd control API",
     "version": "1.0.0",
-    "description": "JSON-RPC 2.0 over a Unix stream socket (default /run/galaxyd/control.sock), one request or batch per line (newline-delimited JSON, UTF-8, at most 1 MiB per line). Params are by name. status, coverage and rpc.discover are open to any peer that can connect; runDaily, backfill and cancel need uid 0, the daemon's uid, or membership in GALAXY_ADMIN_GROUP (checked with SO_PEERCRED). Dates are ISO YYYY-MM-DD; times are RFC 3339 with offset."
+    "description": "JSON-RPC 2.0 over a Unix stream socket (default /run/galaxyd/control.sock), one request or batch per line (newline-delimited JSON, UTF-8, at most 1 MiB per line). Params are by name. status, coverage, check, metrics and rpc.discover are open to any peer that can connect; runDaily, backfill and cancel need uid 0, the daemon's uid, or membership in GALAXY_ADMIN_GROUP (checked with SO_PEERCRED). Dates are ISO YYYY-MM-DD; times are RFC 3339 with offset."
   },
   "servers": [{"name": "galaxyd", "url": "unix:///run/galaxyd/control.sock"}],
   "methods": [
@@ -173,6 +173,70 @@ enum OpenRPCDocument {
                   ]
                 }
               ]
+            }
+          }
+        }
+      ]
+    },
+    {
+      "name": "check",
+      "summary": "A health and freshness verdict for monitoring systems: OK, WARNING, CRITICAL or UNKNOWN, with one summary line.",
+      "description": "Read-only, open to any peer that can connect (also on a standby). Checks that each dataset holds the last trading day whose deadline (exchange time) has passed — Open API datasets, published the next morning, the trading day before — reading the ledger now (at most 5 s); that galaxyd reaches PostgreSQL; that some galaxyd holds the scheduler lock; that the KRX circuit breaker is closed; and that galaxyd found no configuration problem at start. Trading days are the weekdays the ledger does not record as closed. A dataset behind is CRITICAL (WARNING when only its newest day is missing and that day is pending), the database unreachable or no leader CRITICAL, an open breaker or a configuration problem WARNING. status is the worst check; galaxyctl check exits 0, 1, 2 or 3 for OK, WARNING, CRITICAL, UNKNOWN.",
+      "paramStructure": "by-name",
+      "params": [
+        {"name": "deadline", "required": false, "description": "HH:MM in GALAXY_TZ by which a trading day's data must be in; default 19:00.", "schema": {"type": "string", "pattern": "^[0-9]{1,2}:[0-9]{2}$"}},
+        {"name": "datasets", "required": false, "description": "Datasets to check; default the six of the daily run.", "schema": {"type": "array", "items": {"$ref": "#/components/schemas/Dataset"}, "minItems": 1}}
+      ],
+      "result": {"name": "check", "schema": {"$ref": "#/components/schemas/Check"}},
+      "errors": [
+        {"$ref": "#/components/errors/InvalidParams"}
+      ],
+      "examples": [
+        {
+          "name": "price is a day behind",
+          "params": [{"name": "deadline", "value": "19:00"}, {"name": "datasets", "value": ["price"]}],
+          "result": {
+            "name": "check",
+            "value": {
+              "status": "CRITICAL",
+              "summary": "price 1 trading day behind (last collected 2026-03-05, 2026-03-06 due); 2026-03-06 is failed: KRX answered HTTP 503 for https://data.krx.co.kr/comm/bldAttendant/getJsonData.cmd",
+              "checkedAt": "2026-03-06T19:05:00+09:00",
+              "deadline": "19:00",
+              "timeZone": "Asia/Seoul",
+              "due": "2026-03-06",
+              "checks": [
+                {"name": "data", "status": "CRITICAL", "detail": "price 1 trading day behind (last collected 2026-03-05, 2026-03-06 due); 2026-03-06 is failed: KRX answered HTTP 503 for https://data.krx.co.kr/comm/bldAttendant/getJsonData.cmd"},
+                {"name": "database", "status": "OK", "detail": "database ok"},
+                {"name": "leader", "status": "OK", "detail": "this galaxyd leads"},
+                {"name": "breaker", "status": "OK", "detail": "breaker closed"}
+              ],
+              "datasets": [
+                {"dataset": "price", "source": "portal", "lastCollected": "2026-03-05", "expected": "2026-03-06", "ageTradingDays": 1, "status": "CRITICAL", "detail": "price 1 trading day behind (last collected 2026-03-05, 2026-03-06 due); 2026-03-06 is failed: KRX answered HTTP 503 for https://data.krx.co.kr/comm/bldAttendant/getJsonData.cmd"}
+              ]
+            }
+          }
+        }
+      ]
+    },
+    {
+      "name": "metrics",
+      "summary": "galaxyd's metrics in the Prometheus text exposition format (0.0.4).",
+      "description": "Read-only, open to any peer that can connect. The same text galaxyd writes every 10 s to GALAXY_METRICS_FILE for node_exporter's textfile collector (galaxyd opens no port): galaxy_dataset_last_collected_timestamp_seconds and galaxy_dataset_age_trading_days per dataset; galaxy_runs_total by kind and outcome; galaxy_tasks_total, galaxy_task_retries_total, galaxy_children_killed_total by reason, galaxy_collector_peak_rss_bytes; galaxy_krx_requests_total, galaxy_krx_request_errors_total by kind, galaxy_krx_achieved_request_rate, galaxy_krx_request_rate_limit, galaxy_breaker_open; galaxy_rows_stored_total; the histograms galaxy_run_duration_seconds and galaxy_task_duration_seconds; galaxy_leader, galaxy_fenced, galaxy_database_reachable, galaxy_runs_active, galaxy_children_running, galaxy_start_time_seconds and galaxy_build_info. Counters start at zero when galaxyd starts; the ledger gauges are re-read every 10 s.",
+      "paramStructure": "by-name",
+      "params": [],
+      "result": {"name": "metrics", "schema": {"$ref": "#/components/schemas/Metrics"}},
+      "errors": [
+        {"$ref": "#/components/errors/InvalidParams"}
+      ],
+      "examples": [
+        {
+          "name": "the text",
+          "params": [],
+          "result": {
+            "name": "metrics",
+            "value": {
+              "contentType": "text/plain; version=0.0.4; charset=utf-8",
+              "text": "# HELP galaxy_build_info galaxyd's version, as a label; the value is always 1.\n# TYPE galaxy_build_info gauge\ngalaxy_build_info{version=\"1.0.0\"} 1\n"
             }
           }
         }
@@ -363,6 +427,56 @@ enum OpenRPCDocument {
               }
             }
           }
+        }
+      },
+      "Check": {
+        "type": "object",
+        "required": ["status", "summary", "checkedAt", "deadline", "timeZone", "due", "checks", "datasets"],
+        "properties": {
+          "status": {"$ref": "#/components/schemas/CheckStatus"},
+          "summary": {"type": "string", "description": "one line: what is wrong, or that all is well."},
+          "checkedAt": {"$ref": "#/components/schemas/DateTime"},
+          "deadline": {"type": "string", "pattern": "^[0-9]{2}:[0-9]{2}$"},
+          "timeZone": {"type": "string"},
+          "due": {"type": "string", "format": "date", "description": "the last trading day whose deadline has passed: what portal datasets must hold."},
+          "checks": {
+            "type": "array",
+            "items": {
+              "type": "object",
+              "required": ["name", "status", "detail"],
+              "properties": {
+                "name": {"type": "string", "enum": ["data", "database", "leader", "breaker", "configuration"]},
+                "status": {"$ref": "#/components/schemas/CheckStatus"},
+                "detail": {"type": "string"}
+              }
+            }
+          },
+          "datasets": {
+            "type": "array",
+            "description": "empty when the ledger could not be read.",
+            "items": {
+              "type": "object",
+              "required": ["dataset", "source", "lastCollected", "expected", "ageTradingDays", "status", "detail"],
+              "properties": {
+                "dataset": {"$ref": "#/components/schemas/Dataset"},
+                "source": {"type": "string", "enum": ["portal", "openapi"]},
+                "lastCollected": {"type": ["string", "null"], "description": "the newest collected day; null when none."},
+                "expected": {"$ref": "#/components/schemas/Date"},
+                "ageTradingDays": {"type": ["integer", "null"], "minimum": 0, "description": "trading days after lastCollected through expected; 0 is current."},
+                "status": {"$ref": "#/components/schemas/CheckStatus"},
+                "detail": {"type": "string"}
+              }
+            }
+          }
+        }
+      },
+      "CheckStatus": {"type": "string", "enum": ["OK", "WARNING", "CRITICAL", "UNKNOWN"]},
+      "Metrics": {
+        "type": "object",
+        "required": ["contentType", "text"],
+        "properties": {
+          "contentType": {"type": "string", "const": "text/plain; version=0.0.4; charset=utf-8"},
+          "text": {"type": "string", "description": "the Prometheus text exposition format, newline-terminated."}
         }
       },
       "Status": {

@@ -34,8 +34,14 @@ public actor Scheduler {
 
     /// Today on the exchange's calendar.
     public nonisolated var today: TradeDate {
-        TradeDate.today(in: schedules[.daily]!.timeZone, at: clock.now)
+        TradeDate.today(in: timeZone, at: clock.now)
     }
+
+    /// The exchange's time zone (`GALAXY_TZ`).
+    nonisolated var timeZone: TimeZoneRules { schedules[.daily]!.timeZone }
+
+    /// The scheduler's time (`galaxyd --now` shifts it).
+    nonisolated var now: Date { clock.now }
 
     /// Runs every job whose latest scheduled fire has no run yet. Called when this daemon becomes leader.
     public func catchUp() async {
@@ -120,10 +126,20 @@ public actor Scheduler {
     /// next, so they are worked out once per fire rather than on every `status` call (a cron that never fires walks
     /// eight years of days each time).
     private func fires(of job: Job, at now: Date) -> (last: String?, next: String?) {
+        let fires = cachedFires(of: job, at: now)
+        return (fires.last, fires.next)
+    }
+
+    /// The exchange date of the daily schedule's latest fire at or before now (the day the metrics count as due).
+    var lastDailyFireDate: TradeDate? {
+        cachedFires(of: .daily, at: clock.now).lastDate.map(schedules[.daily]!.civilDate(of:))
+    }
+
+    private func cachedFires(of job: Job, at now: Date) -> CachedFires {
         if let cached = fireCache[job], cached.lastDate.map({ $0 <= now }) ?? true,
             cached.nextDate.map({ now < $0 }) ?? true
         {
-            return (cached.last, cached.next)
+            return cached
         }
         let schedule = schedules[job]!
         let last = schedule.previousFire(atOrBefore: now)
@@ -131,7 +147,7 @@ public actor Scheduler {
         let fires = CachedFires(
             lastDate: last, nextDate: next, last: last.map(Timestamps.rfc3339), next: next.map(Timestamps.rfc3339))
         fireCache[job] = fires
-        return (fires.last, fires.next)
+        return fires
     }
 
     private struct CachedFires {

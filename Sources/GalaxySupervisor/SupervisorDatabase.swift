@@ -198,6 +198,51 @@ struct SupervisorDatabase: Sendable {
         }
     }
 
+    /// How current the ledger is (``LedgerFreshness``), in two index-backed queries: per dataset its newest
+    /// `collected` day and the newest `failed` or `pending` day after it; then the closed days (a per-day dataset
+    /// recorded `no_session`, none `collected`) from the oldest of those days, at most 400 days back, through today.
+    func freshness(of datasets: [Dataset], today: TradeDate) async throws -> LedgerFreshness {
+        let names = "{" + datasets.map(\.rawValue).joined(separator: ",") + "}"
+        let witnesses = "{" + Dataset.allCases.filter { !$0.isMaster }.map(\.rawValue).joined(separator: ",") + "}"
+        return try await database.withConnection { connection in
+            var freshness = LedgerFreshness()
+            let newest = try connection.query(
+                """
+                SELECT w.dataset, l.last, u.trade_date, u.status, u.last_error
+                FROM unnest($1::text[]) AS w(dataset)
+                CROSS JOIN LATERAL (
+                    SELECT max(trade_date) AS last FROM collection_days c
+                    WHERE c.dataset = w.dataset AND c.status = 'collected') l
+                LEFT JOIN LATERAL (
+                    SELECT trade_date, status, last_error FROM collection_days c
+                    WHERE c.dataset = w.dataset AND c.status IN ('failed', 'pending')
+                      AND c.trade_date > coalesce(l.last, '-infinity'::date)
+                    ORDER BY trade_date DESC LIMIT 1) u ON true
+                """, [names])
+            for row in newest.rows {
+                guard let dataset = Dataset(rawValue: try row.decode(0, as: String.self)) else { continue }
+                freshness.lastCollected[dataset] = try row.decode(1, as: TradeDate?.self)
+                if let date = try row.decode(2, as: TradeDate?.self),
+                    let status = DayStatus(rawValue: try row.decode(3, as: String.self))
+                {
+                    freshness.newestUnsettled[dataset] = .init(
+                        date: date, status: status, error: try row.decode(4, as: String?.self))
+                }
+            }
+            let oldest = freshness.lastCollected.values.min() ?? today
+            let from = max(min(oldest, today.adding(days: -40)), today.adding(days: -400))
+            let closed = try connection.query(
+                """
+                SELECT trade_date FROM collection_days
+                WHERE dataset = ANY ($1::text[]) AND trade_date BETWEEN $2 AND $3
+                GROUP BY trade_date
+                HAVING bool_or(status = 'no_session') AND NOT bool_or(status = 'collected')
+                """, [witnesses, from, today])
+            freshness.calendar.closed = Set(try closed.rows.map { try $0.decode(0, as: TradeDate.self) })
+            return freshness
+        }
+    }
+
     /// Whether the ledger has a settled (`collected` or `no_session`) day for `dataset` on `date`.
     func isSettled(_ dataset: Dataset, on date: TradeDate) async throws -> Bool {
         try await database.withConnection { connection in

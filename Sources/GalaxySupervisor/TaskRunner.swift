@@ -11,6 +11,8 @@ struct AttemptOutcome: Sendable {
     var exit: ChildExit?
     /// Why galaxyd stopped the child, if it did (missed READY, missed heartbeat, runtime, cancel).
     var stoppedBecause: String?
+    /// The same, as the metrics count it.
+    var stopKind: MetricsRecorder.KillReason?
     var progress: CollectorProgress?
     var pid: Int32?
     /// A spawn failure (the child never ran).
@@ -98,23 +100,24 @@ struct TaskRunner: Sendable {
                 await onProgress(progress)
             }
             let now = ContinuousClock.now
-            let reason: String?
+            let stop: (kind: MetricsRecorder.KillReason, reason: String)?
             if Task.isCancelled {
-                reason = Self.cancelledReason
+                stop = (.stopped, Self.cancelledReason)
             } else if now - child.startedAt > settings.maxRuntime {
-                reason = "ran longer than the maximum runtime (\(settings.maxRuntime))"
+                stop = (.runtimeLimit, "ran longer than the maximum runtime (\(settings.maxRuntime))")
             } else if let health, !health.ready, now - child.startedAt > settings.readyTimeout {
-                reason = "sent no READY=1 within \(settings.readyTimeout)"
+                stop = (.readyTimeout, "sent no READY=1 within \(settings.readyTimeout)")
             } else if let health, health.ready, now - health.lastSign > settings.heartbeatTimeout {
-                reason = "sent no heartbeat for \(settings.heartbeatTimeout)"
+                stop = (.heartbeatTimeout, "sent no heartbeat for \(settings.heartbeatTimeout)")
             } else {
-                reason = nil
+                stop = nil
             }
-            if let reason {
+            if let (kind, reason) = stop {
                 logger.warning("stopping collector: \(reason)", metadata: [
                     "pid": "\(child.pid)", LogMessageID.metadataKey: "\(LogMessageID.childKilled)",
                 ])
                 outcome.stoppedBecause = reason
+                outcome.stopKind = kind
                 // The grace period runs even when our own task is cancelled.
                 let grace = fencing.value ? fenceGrace : settings.terminationGrace
                 outcome.exit = await Task { await child.terminate(grace: grace) }.value

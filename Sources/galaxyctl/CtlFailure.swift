@@ -25,6 +25,7 @@ enum CtlExitCode {
           4    permission denied (on the socket, or to start or cancel work)
           5    galaxyd answered another error (no such run, database down, standby)
           130  Ctrl-C while following: the run goes on (`galaxyctl cancel RUN`)
+        `galaxyctl check` exits as a monitoring plugin instead: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
         """
 }
 

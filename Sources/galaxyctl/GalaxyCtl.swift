@@ -29,12 +29,15 @@ struct GalaxyCtl: AsyncParsableCommand {
               galaxyctl backfill --start-year 2015 --dataset price --only-failed
               galaxyctl cancel 42
               galaxyctl coverage --dataset price --from 2020
+              galaxyctl check --deadline 19:00
+              galaxyctl metrics
 
             \(CtlExitCode.helpText)
             """,
         version: version,
         subcommands: [
-            Status.self, RunDaily.self, Backfill.self, Follow.self, Cancel.self, Coverage.self, Version.self,
+            Status.self, RunDaily.self, Backfill.self, Follow.self, Cancel.self, Coverage.self, Check.self,
+            Metrics.self, Version.self,
         ])
 
     /// ArgumentParser's `main`, with galaxyctl's exit statuses: usage errors exit 2 (not 64), failures print one
@@ -54,7 +57,10 @@ struct GalaxyCtl: AsyncParsableCommand {
             let code = exitCode(for: error)
             if code == .validationFailure {
                 Console.err(fullMessage(for: error))
-                Glibc.exit(CtlExitCode.usage)
+                // A monitoring system reads a mistyped `check` as UNKNOWN, not as 2 (CRITICAL).
+                let isCheck = CommandLine.arguments.dropFirst().first == "check"
+                if isCheck { Console.out("GALAXY UNKNOWN: \(message(for: error))") }
+                Glibc.exit(isCheck ? CheckStatus.unknown.exitCode : CtlExitCode.usage)
             }
             exit(withError: error)
         }

@@ -31,7 +31,7 @@ struct Galaxyd: AsyncParsableCommand {
             Configuration comes from the environment (GALAXY_DATABASE_URL, GALAXY_SOCKET, GALAXY_ADMIN_GROUP, \
             GALAXY_SOURCE, GALAXY_PORTAL_URL, GALAXY_OPENAPI_URL, KRX_ID/KRX_PW/KRX_AUTH_KEY or \
             $CREDENTIALS_DIRECTORY, GALAXY_RATE, GALAXY_TZ, GALAXY_DAILY_CRON, GALAXY_SNAPSHOT_CRON, \
-            GALAXY_COLLECTOR, GALAXY_MAX_CHILDREN, GALAXY_ON_FAILURE); flags override it.
+            GALAXY_COLLECTOR, GALAXY_MAX_CHILDREN, GALAXY_ON_FAILURE, GALAXY_METRICS_FILE); flags override it.
 
             Exit status: 0 after an orderly stop, 78 for bad configuration, 1 when it cannot start.
             """,
@@ -60,6 +60,11 @@ extension Galaxyd {
 
         @Option(help: ArgumentHelp("Collectors running at once (GALAXY_MAX_CHILDREN).", valueName: "n"))
         var maxChildren: Int?
+
+        @Option(help: ArgumentHelp(
+            "Keep the metrics in this file for node_exporter's textfile collector, rewritten every 10 s "
+                + "(GALAXY_METRICS_FILE).", valueName: "path"))
+        var metricsFile: String?
 
         @Option(help: ArgumentHelp(
             "Directory for the collectors' notify socket and shared rate limiter (default: $RUNTIME_DIRECTORY, "
@@ -108,6 +113,7 @@ extension Galaxyd {
             if let socket { environment["GALAXY_SOCKET"] = socket }
             if let collector { environment["GALAXY_COLLECTOR"] = collector }
             if let maxChildren { environment["GALAXY_MAX_CHILDREN"] = String(maxChildren) }
+            if let metricsFile { environment["GALAXY_METRICS_FILE"] = metricsFile }
 
             let configuration: GalaxyConfiguration
             do {

@@ -25,6 +25,7 @@ private final class BlockMidRange: KRXSource, TradingDaysSource, @unchecked Send
     var kind: SourceKind { client.kind }
     var datasets: Set<Dataset> { client.datasets }
     var requestsSent: Int { client.requestsSent }
+    var requestErrors: [RequestErrorKind: Int] { client.requestErrors }
     func breakerState() throws -> BreakerState? { try client.breakerState() }
     func tradingDays(in range: DateRange) throws -> [TradeDate] { try client.tradingDays(in: range) }
 

@@ -76,6 +76,17 @@ import Testing
         #expect(CollectorProgress(value: "a/b/c/d/e") == nil)
     }
 
+    @Test func progressCarriesFailedRequestsByKindAndRejectsUnknownKinds() {
+        let progress = CollectorProgress(
+            daysDone: 3, daysTotal: 10, rows: 8400, requests: 9, requestErrors: [.timeout: 2, .serverError: 1])
+        #expect(progress.value == "3/0/10/8400/9/http_5xx:1,timeout:2")
+        #expect(CollectorProgress(value: progress.value) == progress)
+        #expect(CollectorProgress(value: "3/0/10/8400/9")?.requestErrors == [:], "collectors before this field")
+        #expect(CollectorProgress(value: "3/0/10/8400/9/sunspots:1") == nil)
+        #expect(CollectorProgress(value: "3/0/10/8400/9/timeout:-1") == nil)
+        #expect(CollectorProgress(value: "3/0/10/8400/9/timeout:1/x") == nil)
+    }
+
     @Test func onlyTransientExitsAreRetried() {
         let retried = CollectorExitCode.allCases.filter(\.isRetryable)
         #expect(retried == [.partialFailure, .internalError, .temporaryFailure])

@@ -270,6 +270,19 @@ struct PortalClientTests {
         #expect(try store.load(source: "portal") == nil)
         #expect(client.requestsSent == 5)  // 3 login steps + 2 attempts
         #expect(fake.server.requests.count == client.requestsSent)
+        #expect(client.requestErrors == [.serverError: 1], "the failed attempt is counted by kind for the metrics")
+    }
+
+    @Test("block pages, LOGOUT and garbled bodies are counted by kind")
+    func failedAttemptsByKind() throws {
+        let fake = try FakeKRX.start()
+        defer { fake.shutdown() }
+        let (client, _) = try portal(fake, store: InMemoryBreakerStore())
+        fake.fault(TestHTTPServer.Response(status: 200, body: "{\"OutBlock_1\": [{\"ISU_SRT"))
+        #expect(prices(try client.fetch(.price, on: tradingDay))?.count == 3)
+        fake.fault(TestHTTPServer.Response(status: 403, body: "<html>에러페이지</html>"))
+        #expect(throws: KRXError.self) { try client.fetch(.price, on: tradingDay) }
+        #expect(client.requestErrors == [.malformed: 1, .blocked: 1], "\(client.requestErrors)")
     }
 
     @Test("errors map to the collector's exit statuses")

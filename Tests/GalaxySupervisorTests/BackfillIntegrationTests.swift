@@ -20,7 +20,8 @@ import Glibc
     static let now = "2026-02-13T19:00:00+09:00"
 
     func startDaemon(
-        sim: KRXSimProcess, database: TestDatabase? = nil, attempts: Int = 2, rate: String = "0"
+        sim: KRXSimProcess, database: TestDatabase? = nil, attempts: Int = 2, rate: String = "0",
+        environment extra: [String: String] = [:]
     ) async throws -> DaemonHarness {
         try await DaemonHarness(
             database: database,
@@ -30,13 +31,14 @@ import Glibc
                 "GALAXY_COLLECTOR": BuiltProducts.path("galaxy-collector"), "GALAXY_PORTAL_URL": sim.baseURL,
                 "GALAXY_OPENAPI_URL": sim.baseURL, "KRX_ID": "tester", "KRX_PW": "sim-password",
                 "GALAXY_LOG_LEVEL": "info", "GALAXY_RATE": rate,
-            ])
+            ].merging(extra) { $1 })
     }
 
-    func simulator() async throws -> KRXSimProcess {
+    /// A small market with login; `faults` are krx-sim `--fault` rules (`ROUTE=KIND@TRIGGER`).
+    func simulator(faults: [String] = []) async throws -> KRXSimProcess {
         try await KRXSimProcess.launch([
             "--stocks", "120", "--etfs", "30", "--require-login", "--account", "tester:sim-password",
-        ])
+        ] + faults.flatMap { ["--fault", $0] })
     }
 
     func simRequests(_ sim: KRXSimProcess, route: String) async throws -> Int {

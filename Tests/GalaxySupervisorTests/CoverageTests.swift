@@ -18,14 +18,10 @@ import Glibc
 @Suite(.serialized) struct CoverageTests {
     @Test func coverageAndTheRunSummaryCountWhatTheLedgerHolds() async throws {
         let backfills = BackfillIntegrationTests()
-        let sim = try await backfills.simulator()
-        defer { Task { _ = await sim.stop() } }
         // Malformed answers for the first price requests: some price days fail (one attempt per task), etf_price
         // is untouched, so the run ends partial.
-        var request = URLRequest(url: URL(string: sim.baseURL + "/_sim/faults")!)
-        request.httpMethod = "POST"
-        request.httpBody = Data(#"{"spec":"portal/MDCSTAT01501=malformed@next=9"}"#.utf8)
-        _ = try await URLSession.shared.data(for: request)
+        let sim = try await backfills.simulator(faults: ["portal/MDCSTAT01501=malformed@next=9"])
+        defer { Task { _ = await sim.stop() } }
         let daemon = try await backfills.startDaemon(sim: sim, attempts: 1)
         defer { daemon.finish() }
         let connection = try daemon.database.connect()

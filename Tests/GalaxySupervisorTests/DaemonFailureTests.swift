@@ -26,6 +26,7 @@ import Glibc
         ("GALAXY_DAILY_CRON", "every day at six"), ("GALAXY_TZ", "Mars/Olympus"), ("GALAXY_COLLECTOR", "/nonexistent"),
         ("GALAXY_ON_FAILURE", "mail-me.sh --to ops"), ("GALAXY_ON_FAILURE", "/nonexistent/hook"),
         ("GALAXY_ON_FAILURE", "/etc/passwd"), ("GALAXY_ON_FAILURE", "/bin/echo 'unterminated"),
+        ("GALAXY_METRICS_FILE", "galaxy.prom"),
     ])
     func badConfigurationIsOneLineNamingTheVariableAndExit78(_ variable: String, _ value: String) async throws {
         let (exit, lines) = try await runToExit([variable: value, "GALAXY_DATABASE_URL": "postgresql:///nowhere"])

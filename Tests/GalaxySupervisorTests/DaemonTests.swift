@@ -183,7 +183,9 @@ import Glibc
         let committed = try JSONValue(parsing: String(contentsOfFile: Self.protocolPath, encoding: .utf8))
         #expect(served == committed)
         let documented = Set(committed["methods"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? [])
-        #expect(documented == ["runDaily", "backfill", "status", "cancel", "coverage", "rpc.discover"])
+        #expect(documented == [
+            "runDaily", "backfill", "status", "cancel", "coverage", "check", "metrics", "rpc.discover",
+        ])
         // Every documented method exists (an unknown one answers -32601), and an undocumented name does not.
         for method in documented where method != "rpc.discover" {
             do {
