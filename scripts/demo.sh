@@ -194,7 +194,7 @@ check_status=0
 echo "(exit status $check_status)"
 
 step "galaxyctl metrics (an excerpt; galaxyd also keeps them in $work/galaxy.prom for node_exporter)"
-"$galaxyctl" metrics | grep -E '^galaxy_(runs_total\{kind="(daily|backfill)",outcome="succeeded"\}|rows_stored_total|krx_requests_total|dataset_age_trading_days|leader|database_reachable) '
+"$galaxyctl" metrics | grep -E '^galaxy_(runs_total\{kind="(daily|backfill)",outcome="succeeded"\}|rows_stored_total\{|krx_requests_total\{|dataset_age_trading_days\{|leader |database_reachable )'
 
 step "explore"
 if ((keep)); then

@@ -263,6 +263,38 @@ sandbox sh -c "printf '%s' sim-password | install -m 0600 /dev/stdin /etc/galaxy
 sandbox systemctl restart galaxyd.service
 check "with the credential back, status shows no problem" lacks 'problem:' sandbox galaxyctl status
 
+section "2. monitoring as docs/install.md §9 sets it up: GALAXY_METRICS_FILE for node_exporter, galaxyctl check"
+textfile=/var/lib/node_exporter/textfile_collector/galaxy
+sandbox install -d -o galaxy -g galaxy -m 0755 "$textfile"
+sandbox sh -c "echo GALAXY_METRICS_FILE=$textfile/galaxy.prom >>/etc/galaxy/galaxyd.env"
+since=$(monotonic_now)
+sandbox systemctl restart galaxyd.service 2>/dev/null || true
+check "without ReadWritePaths= the sandbox keeps galaxyd from writing the file: it says so and exits 78" \
+    prints 'GALAXY_METRICS_FILE: cannot write .*galaxy\.prom\.tmp: Read-only file system' unit_log "$since"
+check "and systemd does not restart it (RestartPreventExitStatus=78): $(unit_property galaxyd.service Result)" \
+    test "$(unit_property galaxyd.service ExecMainStatus)/$(unit_property galaxyd.service ActiveState)" == 78/failed
+sandbox sh -c "printf '[Service]\nReadWritePaths=$textfile\n' >/etc/systemd/system/galaxyd.service.d/metrics.conf"
+sandbox systemctl daemon-reload
+sandbox systemctl reset-failed galaxyd.service
+sandbox systemctl restart galaxyd.service
+# leads_in_the_file: the file, read by the official Prometheus client's parser, says galaxyd leads (it is first
+# written at start, before the lock is taken, and again on every beat).
+leads_in_the_file() {
+    sandbox cat "$textfile/galaxy.prom" >"$host/galaxy.prom" 2>/dev/null &&
+        python3 "$repo/scripts/parse-prometheus.py" "$host/galaxy.prom" >"$host/galaxy.json" &&
+        grep -qE '\["galaxy_leader", \{\}, 1(\.0)?\]' "$host/galaxy.json"
+}
+check "with the drop-in it writes $textfile/galaxy.prom, which Prometheus' parser reads: galaxy_leader 1" \
+    wait_for 20 leads_in_the_file
+check "the file is galaxy's, mode 0644 (node_exporter runs as another user)" \
+    test "$(sandbox stat -c '%U %a' "$textfile/galaxy.prom")" == "galaxy 644"
+check "it has each dataset's age in trading days" grep -qF '"galaxy_dataset_age_trading_days", {"dataset": "price"}' \
+    "$host/galaxy.json"
+as carol galaxyctl check --dataset price >"$host/check.txt" 2>&1 || true
+check "carol: galaxyctl check --dataset price exits 0: $(head -c 110 "$host/check.txt")" \
+    exits 0 as carol galaxyctl check --dataset price
+check "dave (no access to the socket): galaxyctl check exits 3 (UNKNOWN), not 2" exits 3 as dave galaxyctl check
+
 # A backfill that takes minutes at GALAXY_RATE=4 (a later EnvironmentFile= wins over the guide's), so the checks
 # below always find collectors at work.
 sandbox sh -c 'printf "GALAXY_RATE=4\n" >/etc/galaxy/tier-slow.env'
