@@ -72,6 +72,8 @@ public enum RequestErrorKind: String, Sendable, CaseIterable, Comparable {
 /// part the failed request attempts by ``RequestErrorKind`` (absent when there were none).
 public struct CollectorProgress: Sendable, Equatable, CustomStringConvertible {
     public static let key = "X_GALAXY_PROGRESS"
+    /// Larger counts are a garbled datagram, not progress: refused, so galaxyd's sums can never overflow.
+    static let plausibleCount = 1 << 48
 
     public var daysDone: Int
     public var daysFailed: Int
@@ -98,15 +100,15 @@ public struct CollectorProgress: Sendable, Equatable, CustomStringConvertible {
         let parts = value.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 5 || parts.count == 6 else { return nil }
         let numbers = parts.prefix(5).compactMap { Int($0) }
-        guard numbers.count == 5, numbers.allSatisfy({ $0 >= 0 }) else { return nil }
+        guard numbers.count == 5, numbers.allSatisfy({ (0...Self.plausibleCount).contains($0) }) else { return nil }
         var errors: [RequestErrorKind: Int] = [:]
         if parts.count == 6 {
             for pair in parts[5].split(separator: ",") {
                 let fields = pair.split(separator: ":")
-                guard fields.count == 2, let kind = RequestErrorKind(rawValue: String(fields[0])),
-                    let count = Int(fields[1]), count >= 0
+                guard fields.count == 2, let kind = RequestErrorKind(rawValue: String(fields[0])), errors[kind] == nil,
+                    let count = Int(fields[1]), (0...Self.plausibleCount).contains(count)
                 else { return nil }
-                errors[kind, default: 0] += count
+                errors[kind] = count
             }
         }
         self.init(daysDone: numbers[0], daysFailed: numbers[1], daysTotal: numbers[2], rows: numbers[3],

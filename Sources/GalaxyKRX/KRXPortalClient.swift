@@ -289,9 +289,11 @@ public final class KRXPortalClient: KRXSource, @unchecked Sendable {
             logger.info("KRX member login succeeded", metadata: metadata)
         case "CD010":
             logger.error("KRX login refused: password change required (CD010)", metadata: metadata)
+            transport.countFailure(.authentication)
             throw KRXError.passwordChangeRequired
         default:
             logger.error("KRX login refused", metadata: metadata.merging(["code": "\(code.code)"]) { $1 })
+            transport.countFailure(.authentication)
             throw KRXError.authenticationFailed(code: code.code, message: code.message)
         }
     }

@@ -127,7 +127,8 @@ public final class KRXTransport: Sendable {
     /// Attempts that did not yield a usable answer so far, by kind: the `requestErrors` of `CollectorProgress`.
     public var requestErrors: [RequestErrorKind: Int] { failures.withLock { $0 } }
 
-    private func count(_ kind: RequestErrorKind) { failures.withLock { $0[kind, default: 0] += 1 } }
+    /// Counts a failed attempt that only the caller can recognise (a login refused in a well-formed answer).
+    func countFailure(_ kind: RequestErrorKind) { failures.withLock { $0[kind, default: 0] += 1 } }
 
     /// What kind of failed attempt `error` stands for.
     static func kind(of error: KRXError) -> RequestErrorKind {
@@ -175,7 +176,7 @@ public final class KRXTransport: Sendable {
             do {
                 response = try http.perform(request)
             } catch let error as KRXError {
-                count(Self.kind(of: error))
+                countFailure(Self.kind(of: error))
                 lastError = error
                 try pause(after: attempt, what: what, reason: error.description, retryAfter: nil, metadata: metadata)
                 continue
@@ -191,7 +192,7 @@ public final class KRXTransport: Sendable {
                 do {
                     return try parse(response)
                 } catch let error as KRXError {
-                    count(.malformed)
+                    countFailure(.malformed)
                     // A body that is not even JSON (truncated, garbled) is worth another attempt; a well-formed body
                     // of the wrong shape is not: asking again gives the same answer.
                     guard expectsJSON, !KRXJSON.isJSON(response.body) else {
@@ -201,10 +202,10 @@ public final class KRXTransport: Sendable {
                     try pause(after: attempt, what: what, reason: error.description, retryAfter: nil, metadata: metadata)
                 }
             case .loggedOut:
-                count(.loggedOut)
+                countFailure(.loggedOut)
                 throw KRXError.loggedOut
             case .blocked(let reason):
-                count(.blocked)
+                countFailure(.blocked)
                 let error = breaker.trip(reason: reason)
                 logger.critical(
                     "KRX block page: circuit breaker opened, no request to this source until it expires",
@@ -214,7 +215,7 @@ public final class KRXTransport: Sendable {
                 lastError = response.status >= 300
                     ? .http(status: response.status, url: CurlHTTPClient.redacted(request.url))
                     : .unexpectedResponse(reason: reason)
-                count(Self.kind(of: lastError))
+                countFailure(Self.kind(of: lastError))
                 if let after, after > retry.maxRetryAfter {
                     // Not worth holding a collector for (the Open API's daily limit says "come back at midnight").
                     logger.warning(
@@ -224,7 +225,7 @@ public final class KRXTransport: Sendable {
                 }
                 try pause(after: attempt, what: what, reason: reason, retryAfter: after, metadata: metadata)
             case .failure(let error):
-                count(Self.kind(of: error))
+                countFailure(Self.kind(of: error))
                 throw error
             }
         }

@@ -261,6 +261,9 @@ public enum GalaxyDaemon {
             await engine.shutdown()
             group.cancelAll()
         }
+        // A stopped galaxyd leaves no metrics that look alive: node_exporter then serves none (`absent()` alerts),
+        // as it would for a crashed one once the file's age shows (`node_textfile_mtime_seconds`).
+        if let metricsFile { unlink(metricsFile) }
         await leaderLock.release()
         logger.notice("galaxyd stopped")
     }

@@ -102,7 +102,8 @@ public actor JobEngine {
             fencing: fencing)
         self.slots = AsyncSemaphore(settings.configuration.maxChildren)
         self.hooks = FailureHooks(settings: settings, inherited: environment, logger: logger)
-        self.metrics = MetricsRecorder(sources: Dataset.allCases.map { settings.configuration.source(for: $0).rawValue })
+        self.metrics = MetricsRecorder(
+            sources: Dataset.allCases.map { settings.configuration.source(for: $0).rawValue })
     }
 
     /// Proves the engine's executor is not stalled (the watchdog asks before every ping).
@@ -464,8 +465,7 @@ public actor JobEngine {
         } else {
             state = "failed"
         }
-        metrics.taskEnded(
-            collector: task.job.rawValue, outcome: state, duration: firstStarted.map { .now - $0 } ?? .zero)
+        metrics.taskEnded(collector: task.job.rawValue, outcome: state, duration: firstStarted.map { ContinuousClock.now - $0 })
         await taskEnded(runID, taskID, state: state, outcome: outcome, attempts: attempt)
     }
 
@@ -556,6 +556,9 @@ public actor JobEngine {
     }
 
     private func failTask(runID: Int64, taskID: Int64, error: String) async {
+        if let job = record(runID, taskID)?.task.job {
+            metrics.taskEnded(collector: job.rawValue, outcome: "failed", duration: nil)
+        }
         update(runID, taskID) { $0.status.error = error }
         await taskEnded(runID, taskID, state: "failed", outcome: AttemptOutcome(), attempts: 0)
         runs[runID]?.status.error = error

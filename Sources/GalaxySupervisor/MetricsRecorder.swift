@@ -9,7 +9,7 @@ import Synchronization
 /// instead. Collectors report requests, rows and failed attempts as running totals of their own process; the engine
 /// hands the recorder the growth since the last report, so a crashed attempt's work still counts.
 final class MetricsRecorder: Sendable {
-    /// Why a collector child died other than by exiting.
+    /// Why a collector child was stopped by galaxyd, or died of a signal.
     enum KillReason: String, CaseIterable, Sendable {
         /// A signal galaxyd did not send: a crash, the OOM killer, an operator's kill.
         case signal
@@ -65,9 +65,11 @@ final class MetricsRecorder: Sendable {
         }
     }
 
-    func taskEnded(collector: String, outcome: String, duration: Duration) {
+    /// A task ended; `duration` is nil when no attempt started (cancelled while it waited for a slot).
+    func taskEnded(collector: String, outcome: String, duration: Duration?) {
         state.withLock { state in
             state.tasks[Pair(first: collector, second: outcome), default: 0] += 1
+            guard let duration else { return }
             state.taskSeconds[collector, default: Histogram(bounds: Histogram.taskSeconds)].observe(duration.seconds)
         }
     }
@@ -154,8 +156,8 @@ final class MetricsRecorder: Sendable {
         }
         out.family(
             "galaxy_children_killed_total", .counter,
-            help: "Collector children that died of a signal: one galaxyd did not send, or galaxyd's for a missed "
-                + "deadline or a stop.")
+            help: "Collector children galaxyd stopped (TERM, then KILL after the grace period) for a missed deadline "
+                + "or a cancel, shutdown or fencing, and those killed by a signal galaxyd did not send.")
         for reason in KillReason.allCases {
             out.sample("galaxy_children_killed_total", [("reason", reason.rawValue)], Double(state.kills[reason] ?? 0))
         }

@@ -159,14 +159,15 @@ final class Monitor: Sendable {
             out.family(
                 "galaxy_dataset_age_trading_days", .gauge,
                 help: "Trading days each dataset's newest collected day lags the last trading day the daily schedule "
-                    + "has fired for (a day later for Open API datasets): 0 is current.")
+                    + "has fired for (a day later for Open API datasets): 0 is current, +Inf never collected.")
             let fired = await scheduler.lastDailyFireDate ?? localNow().date.previous
             let due = ledger.calendar.tradingDay(atOrBefore: fired)
             for dataset in Dataset.dailyOrder {
                 let freshness = ledger.freshness(
                     of: dataset, source: settings.configuration.source(for: dataset), due: due)
-                guard let age = freshness.ageTradingDays else { continue }
-                out.sample("galaxy_dataset_age_trading_days", [("dataset", dataset.rawValue)], Double(age))
+                // Never collected is infinitely behind: an alert on `> 0` fires for it too.
+                out.sample("galaxy_dataset_age_trading_days", [("dataset", dataset.rawValue)],
+                           freshness.ageTradingDays.map(Double.init) ?? .infinity)
             }
         }
         return out.text
@@ -210,25 +211,21 @@ final class Monitor: Sendable {
         var checks: [CheckItem] = []
 
         var ledger: LedgerFreshness?
-        var ledgerProblem: String?
-        if statusSource.databaseReachable {
-            let read = await readLedger(today: now.date)
-            switch read ?? .failure("the ledger did not answer within \(Self.checkTimeout)") {
-            case .success(let freshness):
-                ledger = freshness
-                cached.withLock { $0 = freshness }
-            case .failure(let problem):
-                ledgerProblem = problem
-            }
-        } else {
-            ledgerProblem = "galaxyd cannot reach PostgreSQL"
-        }
-        if let ledgerProblem {
-            checks.append(CheckItem(
-                name: "database", status: .critical,
-                detail: "database unreachable: \(ledgerProblem) (check the server and GALAXY_DATABASE_URL)"))
-        } else {
+        let fix = "(check the server and GALAXY_DATABASE_URL)"
+        switch statusSource.databaseReachable ? await readLedger(today: now.date) : .failure(nil) {
+        case .success(let freshness):
+            ledger = freshness
+            cached.withLock { $0 = freshness }
             checks.append(CheckItem(name: "database", status: .ok, detail: "database ok"))
+        case .failure(let problem):
+            let reason = problem.map { ": \($0)" } ?? ": galaxyd cannot reach PostgreSQL"
+            checks.append(CheckItem(
+                name: "database", status: .critical, detail: "database unreachable\(reason) \(fix)"))
+        case nil:
+            // Connected, but the read is stuck behind other work or the server is slow: worth a look, not a page.
+            checks.append(CheckItem(
+                name: "database", status: .warning,
+                detail: "the ledger did not answer within \(Self.checkTimeout) (a slow or busy database) \(fix)"))
         }
         checks.append(leaderItem())
         if let breaker = statusSource.openBreaker {
@@ -282,24 +279,36 @@ final class Monitor: Sendable {
         }
         return CheckItem(
             name: "leader", status: .critical,
-            detail: "no galaxyd is known to hold the scheduler lock: nothing runs the 18:00 collection")
+            detail: "no galaxyd is known to hold the scheduler lock: nothing runs the daily schedule")
     }
 
     private enum LedgerRead: Sendable {
         case success(LedgerFreshness)
-        case failure(String)
+        /// The database's error, or nil when galaxyd already knows it cannot reach it.
+        case failure(String?)
     }
+
+    /// The read in flight: a check or refresh that comes while one waits on the database joins it, so reads that
+    /// a slow database holds up do not pile up on its one connection.
+    private let inflight = Mutex<Task<LedgerRead, Never>?>(nil)
 
     /// The ledger's freshness now, or why not; nil when it did not answer within ``checkTimeout`` (a monitoring
     /// system's own timeout is typically 10 s; an answer that says "the database is slow" beats none).
     private func readLedger(today: TradeDate) async -> LedgerRead? {
         let store = statusSource.store
-        let read = Task<LedgerRead, Never> {
-            do {
-                return .success(try await store.freshness(of: Dataset.dailyOrder, today: today))
-            } catch {
-                return .failure("\(error)")
+        let read = inflight.withLock { current -> Task<LedgerRead, Never> in
+            if let current { return current }
+            // Stored under the lock the task's own clean-up takes, so it cannot clear itself before it is stored.
+            let task = Task<LedgerRead, Never> { [self] in
+                defer { inflight.withLock { $0 = nil } }
+                do {
+                    return .success(try await store.freshness(of: Dataset.dailyOrder, today: today))
+                } catch {
+                    return .failure("\(error)")
+                }
             }
+            current = task
+            return task
         }
         return await read.value(within: Self.checkTimeout)
     }

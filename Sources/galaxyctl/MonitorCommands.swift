@@ -46,7 +46,8 @@ extension GalaxyCtl {
                 Behind: CRITICAL (WARNING when only that day is missing and the source has not published \
                 it yet); never collected: CRITICAL
                   database  galaxyd reaches PostgreSQL (else CRITICAL)
-                  leader    some galaxyd holds the scheduler lock (else CRITICAL: nothing runs at 18:00)
+                  leader    some galaxyd holds the scheduler lock (else CRITICAL: nothing runs the daily \
+                schedule)
                   breaker   the KRX circuit breaker is closed (else WARNING)
                   configuration  galaxyd found no problem at start, such as missing KRX credentials \
                 (else WARNING)
@@ -63,7 +64,8 @@ extension GalaxyCtl {
 
         @Option(
             help: ArgumentHelp(
-                "HH:MM in the exchange's time zone by which a trading day's data must be in.", valueName: "time"))
+                "HH:MM in the exchange's time zone by which a trading day's data must be in (an hour after the "
+                    + "default 18:00 daily run; move it with GALAXY_DAILY_CRON).", valueName: "time"))
         var deadline = CheckParams.defaultDeadline
 
         @Option(
@@ -119,10 +121,11 @@ extension GalaxyCtl {
             if report.status != .ok { throw ExitCode(report.status.exitCode) }
         }
 
-        /// `GALAXY STATUS: summary | perfdata`: each dataset's age in trading days, critical from 1.
+        /// `GALAXY STATUS: summary | perfdata`: each dataset's age in trading days, critical above 0 (the plugin
+        /// guidelines' range `0`, that is 0 through 0).
         static func line(_ report: CheckReport) -> String {
             let performance = report.datasets.compactMap { dataset in
-                dataset.ageTradingDays.map { "age_\(dataset.dataset)=\($0);;1;0;" }
+                dataset.ageTradingDays.map { "age_\(dataset.dataset)=\($0);;0;0;" }
             }
             var text = "GALAXY \(report.status.rawValue): \(report.summary)"
             if !performance.isEmpty { text += " | " + performance.joined(separator: " ") }

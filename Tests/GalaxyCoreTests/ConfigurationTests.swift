@@ -85,6 +85,9 @@ import Testing
         #expect(CollectorProgress(value: "3/0/10/8400/9/sunspots:1") == nil)
         #expect(CollectorProgress(value: "3/0/10/8400/9/timeout:-1") == nil)
         #expect(CollectorProgress(value: "3/0/10/8400/9/timeout:1/x") == nil)
+        #expect(CollectorProgress(value: "3/0/10/8400/9/timeout:1,timeout:1") == nil, "a kind twice")
+        #expect(CollectorProgress(value: "3/0/10/8400/9/timeout:\(Int.max)") == nil, "no sum can overflow")
+        #expect(CollectorProgress(value: "3/0/10/\(Int.max)/9") == nil)
     }
 
     @Test func onlyTransientExitsAreRetried() {

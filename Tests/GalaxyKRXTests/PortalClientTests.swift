@@ -133,6 +133,7 @@ struct PortalClientTests {
         #expect(throws: KRXError.passwordChangeRequired) { try client.fetch(.price, on: tradingDay) }
         #expect(fake.loginPosts.count == 1)
         #expect(fake.dataRequests.isEmpty)
+        #expect(client.requestErrors == [.authentication: 1])
         let message = KRXError.passwordChangeRequired.description
         #expect(message.contains("data.krx.co.kr") && message.contains("KRX_PW"))
         #expect(!RecordingLogHandler.text(label).contains("s3cret"))
@@ -156,6 +157,7 @@ struct PortalClientTests {
             #expect(!error.description.contains("wrong"))
         }
         #expect(fake.loginPosts.count == 1)
+        #expect(client.requestErrors == [.authentication: 1], "a refused login counts for the metrics")
     }
 
     @Test("LOGOUT → one fresh login → success")
