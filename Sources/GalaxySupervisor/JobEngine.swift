@@ -465,7 +465,8 @@ public actor JobEngine {
         } else {
             state = "failed"
         }
-        metrics.taskEnded(collector: task.job.rawValue, outcome: state, duration: firstStarted.map { ContinuousClock.now - $0 })
+        let duration = firstStarted.map { ContinuousClock.now - $0 }
+        metrics.taskEnded(collector: task.job.rawValue, outcome: state, duration: duration)
         await taskEnded(runID, taskID, state: state, outcome: outcome, attempts: attempt)
     }
 

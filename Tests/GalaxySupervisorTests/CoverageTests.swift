@@ -152,19 +152,6 @@ import Glibc
         #expect(try JSONValue(parsing: try #require(json.first)).decode(as: CoverageReport.self) == report)
     }
 
-    /// Runs galaxyctl and returns its stdout lines (it must exit 0).
-    func ctl(_ arguments: [String], socket: String) async throws -> [String] {
-        let output = OutputRecorder()
-        let process = try ChildProcess.spawn(
-            ChildSpec(
-                executable: BuiltProducts.path("galaxyctl"), arguments: arguments,
-                environment: ["PATH": "/usr/bin:/bin", "GALAXY_SOCKET": socket]),
-            onOutput: output.handler)
-        let exit = try #require(await process.wait(timeout: .seconds(60)))
-        #expect(exit.termination == .exited(0), "galaxyctl \(arguments): \(output.all)")
-        return output.lines(.stdout)
-    }
-
     static func grouped(_ value: Int) -> String {
         let digits = String(value)
         var out = ""

@@ -131,6 +131,19 @@ final class DaemonHarness: Sendable {
     }
 }
 
+/// Runs galaxyctl against `socket`, expects it to exit with `status`, and returns its stdout lines.
+func ctl(_ arguments: [String], socket: String, status: Int32 = 0) async throws -> [String] {
+    let output = OutputRecorder()
+    let process = try ChildProcess.spawn(
+        ChildSpec(
+            executable: BuiltProducts.path("galaxyctl"), arguments: arguments,
+            environment: ["PATH": "/usr/bin:/bin", "GALAXY_SOCKET": socket]),
+        onOutput: output.handler)
+    let exit = try #require(await process.wait(timeout: .seconds(60)))
+    #expect(exit.termination == .exited(status), "galaxyctl \(arguments): \(output.all)")
+    return output.lines(.stdout)
+}
+
 /// Records real responses for scripts/check-openrpc.py --responses (validation against the documented schemas).
 enum ResponseLog {
     private static let counter = Atomic<Int>(0)

@@ -312,17 +312,4 @@ import Glibc
         ResponseLog.record(method: "check", result: result)
         return try result.decode(as: CheckReport.self)
     }
-
-    /// Runs galaxyctl, expects `status`, and returns its stdout lines.
-    func ctl(_ arguments: [String], socket: String, status: Int32) async throws -> [String] {
-        let output = OutputRecorder()
-        let process = try ChildProcess.spawn(
-            ChildSpec(
-                executable: BuiltProducts.path("galaxyctl"), arguments: arguments,
-                environment: ["PATH": "/usr/bin:/bin", "GALAXY_SOCKET": socket]),
-            onOutput: output.handler)
-        let exit = try #require(await process.wait(timeout: .seconds(60)))
-        #expect(exit.termination == .exited(status), "galaxyctl \(arguments): \(output.all)")
-        return output.lines(.stdout)
-    }
 }
