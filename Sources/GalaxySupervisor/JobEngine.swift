@@ -456,7 +456,7 @@ public actor JobEngine {
             logger.info("retrying in \(delay.seconds.fixed(1))s (\(outcome.summary))")
             try? await Task.sleep(for: delay)
         }
-        let cancelled = Task.isCancelled || outcome.stoppedBecause == TaskRunner.cancelledReason
+        let cancelled = Task.isCancelled || outcome.stopKind == .stopped
         let state: String
         if outcome.succeeded {
             state = "succeeded"

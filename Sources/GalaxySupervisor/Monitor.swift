@@ -75,7 +75,6 @@ final class Monitor: Sendable {
     let statusSource: StatusSource
     let settings: SupervisorSettings
     private let cached = Mutex<LedgerFreshness?>(nil)
-    private let started = Date()
     static let checkTimeout: Duration = .seconds(5)
 
     init(engine: JobEngine, scheduler: Scheduler, statusSource: StatusSource, settings: SupervisorSettings) {
@@ -110,7 +109,7 @@ final class Monitor: Sendable {
         out.family("galaxy_build_info", .gauge, help: "galaxyd's version, as a label; the value is always 1.")
         out.sample("galaxy_build_info", [("version", settings.version)], 1)
         out.family("galaxy_start_time_seconds", .gauge, help: "When this galaxyd started, in seconds since the epoch.")
-        out.sample("galaxy_start_time_seconds", [], started.timeIntervalSince1970.rounded(.down))
+        out.sample("galaxy_start_time_seconds", [], statusSource.started.timeIntervalSince1970.rounded(.down))
         out.family(
             "galaxy_leader", .gauge, help: "1 while this galaxyd holds the scheduler lock (runs the schedule), else 0.")
         out.sample("galaxy_leader", [], leader ? 1 : 0)

@@ -11,7 +11,7 @@ struct AttemptOutcome: Sendable {
     var exit: ChildExit?
     /// Why galaxyd stopped the child, if it did (missed READY, missed heartbeat, runtime, cancel).
     var stoppedBecause: String?
-    /// The same, as the metrics count it.
+    /// The same as a kind: what the engine decides on (a stop is never retried) and the metrics count.
     var stopKind: MetricsRecorder.KillReason?
     var progress: CollectorProgress?
     var pid: Int32?
@@ -28,7 +28,7 @@ struct AttemptOutcome: Sendable {
     /// Worth another attempt: crashes, kills for missed deadlines and retryable exit codes; never a cancel, a
     /// block, an authentication or configuration error, or a collector we cannot even start.
     var isRetryable: Bool {
-        if spawnError != nil || stoppedBecause == TaskRunner.cancelledReason { return false }
+        if spawnError != nil || stopKind == .stopped { return false }
         if stoppedBecause != nil { return true }
         switch exit?.termination {
         case .signaled?: return true
@@ -53,8 +53,6 @@ struct AttemptOutcome: Sendable {
 /// process group: SIGTERM, `terminationGrace`, SIGKILL. Nothing the child does — crash, hang, flood its pipes — can
 /// block the caller: output is drained on the child's monitor thread and every wait here is bounded.
 struct TaskRunner: Sendable {
-    static let cancelledReason = "cancelled"
-
     let settings: SupervisorSettings
     let launcher: CollectorLauncher
     let board: ChildHealthBoard
@@ -102,7 +100,7 @@ struct TaskRunner: Sendable {
             let now = ContinuousClock.now
             let stop: (kind: MetricsRecorder.KillReason, reason: String)?
             if Task.isCancelled {
-                stop = (.stopped, Self.cancelledReason)
+                stop = (.stopped, "cancelled")
             } else if now - child.startedAt > settings.maxRuntime {
                 stop = (.runtimeLimit, "ran longer than the maximum runtime (\(settings.maxRuntime))")
             } else if let health, !health.ready, now - child.startedAt > settings.readyTimeout {
