@@ -94,6 +94,8 @@ public final class ChildProcess: Sendable {
         var exit: ChildExit?
         var waiters: [Int: CheckedContinuation<ChildExit?, Never>] = [:]
         var nextWaiter = 0
+        /// Waits that timed out or were cancelled before they were registered.
+        var givenUp: Set<Int> = []
         var stdinWriteEnd: Int32
     }
 
@@ -186,15 +188,15 @@ public final class ChildProcess: Sendable {
             return state.nextWaiter
         }
         let timer = Task { [weak self] in
-            try? await Task.sleep(for: timeout)
-            self?.resumeWaiter(token, with: nil)
+            guard (try? await Task.sleep(for: timeout)) != nil else { return }
+            self?.giveUp(token)
         }
         defer { timer.cancel() }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let done: ChildExit?? = state.withLock { state in
                     if let exit = state.exit { return .some(exit) }
-                    if timer.isCancelled { return .some(nil) }
+                    if state.givenUp.remove(token) != nil { return .some(nil) }
                     state.waiters[token] = continuation
                     return nil
                 }
@@ -202,13 +204,20 @@ public final class ChildProcess: Sendable {
             }
         } onCancel: {
             timer.cancel()
-            resumeWaiter(token, with: nil)
+            giveUp(token)
         }
     }
 
-    private func resumeWaiter(_ token: Int, with exit: ChildExit?) {
-        let waiter = state.withLock { $0.waiters.removeValue(forKey: token) }
-        waiter?.resume(returning: exit)
+    /// Ends the wait `token` with nil (a timeout or cancellation), also when it comes before the wait is registered.
+    private func giveUp(_ token: Int) {
+        let waiter = state.withLock { state in
+            guard let waiter = state.waiters.removeValue(forKey: token) else {
+                if state.exit == nil { state.givenUp.insert(token) }
+                return nil as CheckedContinuation<ChildExit?, Never>?
+            }
+            return waiter
+        }
+        waiter?.resume(returning: nil)
     }
 
     /// Sends `signal` to the child's whole process group. Does nothing once the child has been reaped, so a

@@ -78,7 +78,9 @@ final class LeaderLock: Sendable {
         let identity = identity
         do {
             return try await database.withConnection { connection in
+                // Advisory locks belong to a database; pg_locks shows the whole cluster's.
                 let lock = "locktype = 'advisory' AND granted AND objsubid = 1"
+                    + " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
                     + " AND classid::bigint = ($1::bigint >> 32) AND objid::bigint = ($1::bigint & 4294967295)"
                 let name = "SELECT current_setting('application_name')"
                     + " || coalesce(' at ' || host(inet_client_addr()), '')"
@@ -175,30 +177,4 @@ final class Leadership: Sendable {
 
     var holder: String? { state.withLock { $0.holder } }
     var fence: String? { state.withLock { $0.fenced } }
-}
-
-extension Task where Failure == Never {
-    /// The task's value, or nil once `deadline` passed, whichever comes first; never waits for the task past the
-    /// deadline (a query blocked on a dead network keeps its thread, not its caller).
-    func value(within deadline: Duration) async -> Success? {
-        let race = Race<Success>()
-        return await withCheckedContinuation { continuation in
-            race.slot.withLock { $0 = continuation }
-            let timer = Task<Void, Never> {
-                try? await Task<Never, Never>.sleep(for: deadline)
-                race.finish(nil)
-            }
-            Task<Void, Never> {
-                let value = await self.value
-                timer.cancel()
-                race.finish(value)
-            }
-        }
-    }
-}
-
-/// The continuation two tasks race to resume.
-private final class Race<T: Sendable>: Sendable {
-    let slot = Mutex<CheckedContinuation<T?, Never>?>(nil)
-    func finish(_ value: T?) { slot.withLock { $0.take() }?.resume(returning: value) }
 }

@@ -152,11 +152,17 @@ final class InProcessSupervisor: Sendable {
             directory.remove()
             database.drop()
         }
+        // Another galaxy on the same cluster, in a database of its own, leads there and not here.
+        let neighbour = try TestDatabase.create(migrated: false)
+        let neighbourLock = LeaderLock(url: neighbour.url)
+        defer { neighbour.drop() }
+        #expect(await neighbourLock.check(within: .seconds(10)).verdict.isHeld)
         let start = Self.seoul("2026-12-01T17:59:00+09:00")
         let a = try InProcessSupervisor(database: database, directory: directory, name: "a", now: start)
         let b = try InProcessSupervisor(database: database, directory: directory, name: "b", now: start)
         #expect(await a.lock.check(within: .seconds(10)).verdict.isHeld)
-        #expect(await b.lock.check(within: .seconds(10)).verdict.isHeld == false)
+        #expect(await b.lock.check(within: .seconds(10)).verdict == .heldElsewhere(holder: a.lock.identity))
+        await neighbourLock.release()
         let loops = [
             Task { await a.scheduler.run(isLeader: { await a.lock.check(within: .seconds(10)).verdict.isHeld }) },
             Task { await b.scheduler.run(isLeader: { await b.lock.check(within: .seconds(10)).verdict.isHeld }) },
