@@ -36,14 +36,11 @@ public struct CoverageParams: RPCParams, Hashable {
         if let fromYear, let toYear, fromYear > toYear {
             throw .invalidParams("params.fromYear: \(fromYear) is after params.toYear (\(toYear))")
         }
-        if datasets?.isEmpty == true { throw .invalidParams("params.datasets: expected at least one dataset") }
+        try datasets.requireNonEmpty()
     }
 
     /// The datasets asked for, each once, in the order given.
-    public var selectedDatasets: [Dataset] {
-        var seen = Set<Dataset>()
-        return (datasets ?? Dataset.backfillDefault).filter { seen.insert($0).inserted }
-    }
+    public var selectedDatasets: [Dataset] { datasets.uniqued(or: Dataset.backfillDefault) }
 }
 
 /// What one calendar day is in the coverage calendar; the raw value is its letter in ``YearCoverage/days``.

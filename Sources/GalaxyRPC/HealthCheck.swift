@@ -36,9 +36,8 @@ public struct CheckParams: RPCParams, Hashable {
 
     /// The datasets asked for, each once, in the daily run's order when none are named.
     public func selectedDatasets() throws(JSONRPCError) -> [Dataset] {
-        if datasets?.isEmpty == true { throw .invalidParams("params.datasets: expected at least one dataset") }
-        var seen = Set<Dataset>()
-        return (datasets ?? Dataset.dailyOrder).filter { seen.insert($0).inserted }
+        try datasets.requireNonEmpty()
+        return datasets.uniqued(or: Dataset.dailyOrder)
     }
 }
 

@@ -152,6 +152,19 @@ extension KeyedDecodingContainer {
     }
 }
 
+extension Optional<[Dataset]> {
+    /// Refuses a `datasets` member that names none: read as "all", a script's empty list would quietly do too much.
+    func requireNonEmpty() throws(JSONRPCError) {
+        if self?.isEmpty == true { throw .invalidParams("params.datasets: expected at least one dataset") }
+    }
+
+    /// The datasets named, each once in the order first named, or `defaults` when none were.
+    func uniqued(or defaults: [Dataset]) -> [Dataset] {
+        var seen = Set<Dataset>()
+        return (self ?? defaults).filter { seen.insert($0).inserted }
+    }
+}
+
 /// `cancel {runId}`: stop a run between days.
 public struct CancelParams: RPCParams, Hashable {
     public static let parameterNames: Set<String> = ["runId"]
