@@ -27,3 +27,28 @@ private final class Race<T: Sendable>: Sendable {
     let slot = Mutex<CheckedContinuation<T?, Never>?>(nil)
     func finish(_ value: T?) { slot.withLock { $0.take() }?.resume(returning: value) }
 }
+
+/// One piece of work in flight at a time: a caller that comes while it runs joins it rather than starting another.
+/// Work a slow or partitioned database holds up (a lock check, a ledger read) then never piles up on its connection,
+/// and each caller still bounds its own wait with ``Task/value(within:)``.
+final class SharedTask<Value: Sendable>: Sendable {
+    private let current = Mutex<(task: Task<Value, Never>, startedAt: ContinuousClock.Instant)?>(nil)
+
+    /// The work in flight, started with `work` when there is none, and when it started.
+    func join(_ work: @escaping @Sendable () async -> Value)
+        -> (task: Task<Value, Never>, startedAt: ContinuousClock.Instant)
+    {
+        current.withLock { current in
+            if let current { return current }
+            let startedAt = ContinuousClock.now
+            // Stored under the lock the task's own clean-up takes, so it cannot clear itself before it is stored.
+            let task = Task { [self] in
+                let value = await work()
+                self.current.withLock { $0 = nil }
+                return value
+            }
+            current = (task, startedAt)
+            return (task, startedAt)
+        }
+    }
+}

@@ -41,9 +41,9 @@ final class LeaderLock: Sendable {
     /// say who leads.
     let identity: String
     private let database: DatabaseWorker
-    /// The check in flight and when its query was sent: a new check while one is blocked waits for that one rather
-    /// than queueing another, and a lease it confirms dates from that query, not from the later caller.
-    private let inflight = Mutex<(task: Task<Verdict, Never>, sentAt: ContinuousClock.Instant)?>(nil)
+    /// The check in flight: a new check while one is blocked waits for that one rather than queueing another, and a
+    /// lease it confirms dates from that query, not from the later caller.
+    private let inflight = SharedTask<Verdict>()
 
     init(url: String?) {
         database = DatabaseWorker(url: url, name: "galaxy-leader")
@@ -57,21 +57,10 @@ final class LeaderLock: Sendable {
     /// and re-opened, which drops the lock); a check that has not answered within `deadline` counts as unreachable.
     /// Returns the verdict and when the query behind it was sent: the start of the lease it confirms.
     func check(within deadline: Duration) async -> (verdict: Verdict, sentAt: ContinuousClock.Instant) {
-        let job = inflight.withLock { current -> (task: Task<Verdict, Never>, sentAt: ContinuousClock.Instant) in
-            if let current { return current }
-            // Stored under the lock the task's own clean-up takes, so it cannot clear itself before it is stored.
-            let sentAt = ContinuousClock.now
-            let task = Task { [self] in
-                let verdict = await query()
-                inflight.withLock { $0 = nil }
-                return verdict
-            }
-            current = (task, sentAt)
-            return (task, sentAt)
-        }
+        let job = inflight.join { [self] in await query() }
         let verdict = await job.task.value(within: deadline)
             ?? .unreachable("the database did not answer within \(deadline.seconds.fixed(1)) s")
-        return (verdict, job.sentAt)
+        return (verdict, job.startedAt)
     }
 
     private func query() async -> Verdict {

@@ -289,27 +289,20 @@ final class Monitor: Sendable {
 
     /// The read in flight: a check or refresh that comes while one waits on the database joins it, so reads that
     /// a slow database holds up do not pile up on its one connection.
-    private let inflight = Mutex<Task<LedgerRead, Never>?>(nil)
+    private let inflight = SharedTask<LedgerRead>()
 
     /// The ledger's freshness now, or why not; nil when it did not answer within ``checkTimeout`` (a monitoring
     /// system's own timeout is typically 10 s; an answer that says "the database is slow" beats none).
     private func readLedger(today: TradeDate) async -> LedgerRead? {
         let store = statusSource.store
-        let read = inflight.withLock { current -> Task<LedgerRead, Never> in
-            if let current { return current }
-            // Stored under the lock the task's own clean-up takes, so it cannot clear itself before it is stored.
-            let task = Task<LedgerRead, Never> { [self] in
-                defer { inflight.withLock { $0 = nil } }
-                do {
-                    return .success(try await store.freshness(of: Dataset.dailyOrder, today: today))
-                } catch {
-                    return .failure("\(error)")
-                }
+        let read = inflight.join { () -> LedgerRead in
+            do {
+                return .success(try await store.freshness(of: Dataset.dailyOrder, today: today))
+            } catch {
+                return .failure("\(error)")
             }
-            current = task
-            return task
         }
-        return await read.value(within: Self.checkTimeout)
+        return await read.task.value(within: Self.checkTimeout)
     }
 }
 

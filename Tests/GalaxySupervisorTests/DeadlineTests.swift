@@ -26,4 +26,30 @@ import Testing
         release.finish()
         #expect(await blocked.value == 1)
     }
+
+    @Test func aCallerWhileWorkIsInFlightJoinsItAndALaterOneStartsAnew() async {
+        let shared = SharedTask<Int>()
+        let runs = Counter()
+        let (gate, open) = AsyncStream<Void>.makeStream()
+        let first = shared.join {
+            for await _ in gate {}
+            return await runs.increment()
+        }
+        let second = shared.join { await runs.increment() }
+        #expect(first.startedAt == second.startedAt)
+        open.finish()
+        #expect(await first.task.value == 1)
+        #expect(await second.task.value == 1)
+        // The finished work cleared itself: the next caller starts it again.
+        let third = shared.join { await runs.increment() }
+        #expect(await third.task.value == 2)
+    }
+}
+
+private actor Counter {
+    private var count = 0
+    func increment() -> Int {
+        count += 1
+        return count
+    }
 }
