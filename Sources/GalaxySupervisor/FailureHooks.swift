@@ -169,17 +169,10 @@ public final class FailureHooks: Sendable {
         guard fd >= 0 else { throw HookError("cannot create the event file in \(runtimeDirectory): \(errnoText())") }
         unlink(cString(template))
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        let bytes = Array(text.utf8)
-        var written = 0
-        while written < bytes.count {
-            let count = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else {
-                let reason = errnoText()
-                close(fd)
-                throw HookError("cannot write the event file: \(reason)")
-            }
-            written += count
+        guard writeFully(fd, text) else {
+            let reason = errnoText()
+            close(fd)
+            throw HookError("cannot write the event file: \(reason)")
         }
         lseek(fd, 0, SEEK_SET)
         return fd

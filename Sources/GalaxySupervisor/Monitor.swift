@@ -180,18 +180,11 @@ final class Monitor: Sendable {
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw MetricsFileError(path: temporary, errno: errno) }
         _ = fchmod(fd, 0o644)
-        let bytes = Array(text.utf8)
-        var written = 0
-        while written < bytes.count {
-            let result = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
-            if result < 0, errno == EINTR { continue }
-            guard result > 0 else {
-                let error = MetricsFileError(path: temporary, errno: errno)
-                close(fd)
-                unlink(temporary)
-                throw error
-            }
-            written += result
+        guard writeFully(fd, text) else {
+            let error = MetricsFileError(path: temporary, errno: errno)
+            close(fd)
+            unlink(temporary)
+            throw error
         }
         close(fd)
         guard rename(temporary, path) == 0 else {
