@@ -113,13 +113,10 @@ final class StatusSource: Sendable {
     let ready: @Sendable () -> Bool
     let isLeader: @Sendable () -> Bool
     let leadership: Leadership
-    /// The breaker row and whether the database answered, refreshed in the background by ``refresh()``: `status`
+    /// The source's breaker as last read, when it is open; refreshed in the background by ``refresh()``: `status`
     /// never waits for the database, so it stays fast under fifty polling clients and answers while PostgreSQL is away.
-    private let breakerCache = Mutex<BreakerStatus?>(nil)
-    private let openBreakerCache = Mutex<SourceBreaker?>(nil)
-
-    /// The source's breaker as last read, when it is open.
     var openBreaker: SourceBreaker? { openBreakerCache.withLock { $0 } }
+    private let openBreakerCache = Mutex<SourceBreaker?>(nil)
 
     init(engine: JobEngine, scheduler: Scheduler, store: SupervisorDatabase, settings: SupervisorSettings,
          socketDescription: String, ready: @escaping @Sendable () -> Bool, isLeader: @escaping @Sendable () -> Bool,
@@ -161,7 +158,9 @@ final class StatusSource: Sendable {
             }
         }
         let source = settings.configuration.source
-        let breaker = breakerCache.withLock { $0 } ?? BreakerStatus(state: "closed", openUntil: nil, reason: nil)
+        let breaker = openBreaker.map {
+            BreakerStatus(state: "open", openUntil: Timestamps.rfc3339($0.openUntil), reason: $0.reason)
+        } ?? BreakerStatus(state: "closed", openUntil: nil, reason: nil)
         if !databaseReachable { databaseState = "unavailable" }
         return StatusReport(
             daemon: DaemonStatus(
@@ -217,12 +216,7 @@ final class StatusSource: Sendable {
     func refresh() async -> SourceBreaker? {
         let source = settings.configuration.source.rawValue
         do {
-            var status = BreakerStatus(state: "closed", openUntil: nil, reason: nil)
             let open = try await store.breaker(for: source)
-            if let open {
-                status = BreakerStatus(state: "open", openUntil: Timestamps.rfc3339(open.openUntil), reason: open.reason)
-            }
-            breakerCache.withLock { $0 = status }
             openBreakerCache.withLock { $0 = open }
             noteDatabase(reachable: true)
             return open
