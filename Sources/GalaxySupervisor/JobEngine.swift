@@ -502,12 +502,10 @@ public actor JobEngine {
     }
 
     private func progressed(_ runID: Int64, _ taskID: Int64, _ progress: CollectorProgress) {
-        if let record = record(runID, taskID) {
+        update(runID, taskID) { record in
             metrics.progressed(
                 collector: record.task.job.rawValue, source: source(of: record.task.job),
                 from: record.live ?? CollectorProgress(), to: progress)
-        }
-        update(runID, taskID) { record in
             record.live = progress
             if record.task.mode != .range, record.task.mode != .onlyFailed {
                 record.daysTotal = max(record.daysTotal, progress.daysTotal)
@@ -523,11 +521,6 @@ public actor JobEngine {
 
     private func attemptEnded(_ runID: Int64, _ taskID: Int64, outcome: AttemptOutcome, attempt: Int) {
         if let pid = outcome.pid { children[pid] = nil }
-        if let exit = outcome.exit, let task = record(runID, taskID)?.task {
-            var killed = outcome.stopKind
-            if killed == nil, case .signaled = exit.termination { killed = .signal }
-            metrics.childEnded(collector: task.job.rawValue, killed: killed, peakRSSKiB: exit.peakRSSKiB)
-        }
         update(runID, taskID) { record in
             if let live = outcome.progress ?? record.live {
                 record.finished.daysDone += live.daysDone
@@ -541,6 +534,7 @@ public actor JobEngine {
             record.live = nil
             record.status.attempts = attempt
             if let exit = outcome.exit {
+                var killed = outcome.stopKind
                 switch exit.termination {
                 case .exited(let code):
                     record.status.exitCode = code
@@ -548,19 +542,21 @@ public actor JobEngine {
                 case .signaled(let signal):
                     record.status.signal = signal
                     record.status.exitCode = nil
+                    killed = killed ?? .signal
                 }
                 record.status.runtimeSeconds = (exit.runtime.seconds * 1000).rounded() / 1000
                 record.status.peakRssKiB = exit.peakRSSKiB
+                metrics.childEnded(collector: record.task.job.rawValue, killed: killed, peakRSSKiB: exit.peakRSSKiB)
             }
             record.status.error = outcome.succeeded ? nil : outcome.summary
         }
     }
 
     private func failTask(runID: Int64, taskID: Int64, error: String) async {
-        if let job = record(runID, taskID)?.task.job {
-            metrics.taskEnded(collector: job.rawValue, outcome: "failed", duration: nil)
+        update(runID, taskID) { record in
+            metrics.taskEnded(collector: record.task.job.rawValue, outcome: "failed", duration: nil)
+            record.status.error = error
         }
-        update(runID, taskID) { $0.status.error = error }
         await taskEnded(runID, taskID, state: "failed", outcome: AttemptOutcome(), attempts: 0)
         runs[runID]?.status.error = error
     }
