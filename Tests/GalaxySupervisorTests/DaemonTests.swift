@@ -59,6 +59,20 @@ import Glibc
         #expect(recorded.count == 6)
         #expect(try recorded.rows[1].decode("signal", as: Int32?.self) == SIGSEGV)
         #expect(try connection.query("SELECT state FROM job_runs WHERE id = $1", [id]).scalar(as: String.self) == "partial")
+        // The metrics count the same, as the Prometheus client reads them: each failure by what ended it.
+        let metrics = try await daemon.client.call(method: GalaxyMethod.metrics).decode(as: MetricsResult.self)
+        let parsed = try await MonitoringTests.parse(metrics.text)
+        let reasons = ["signal", "heartbeat_timeout", "ready_timeout", "runtime_limit", "stopped"]
+        let kills = Dictionary(uniqueKeysWithValues: reasons.map {
+            ($0, parsed.value("galaxy_children_killed_total", ["reason": $0]))
+        })
+        // Two attempts each: sector's SIGSEGV and price's SIGKILL, etf's hang, etf_price's missing READY.
+        #expect(kills == ["signal": 4, "heartbeat_timeout": 2, "ready_timeout": 2, "runtime_limit": 0, "stopped": 0])
+        for collector in ["sector", "price", "valuation", "etf", "etf_price"] {
+            #expect(parsed.value("galaxy_task_retries_total", ["collector": collector]) == 1, "\(collector)")
+            #expect(parsed.value("galaxy_tasks_total", ["collector": collector, "outcome": "failed"]) == 1)
+        }
+        #expect(parsed.value("galaxy_runs_total", ["kind": "daily", "outcome": "partial"]) == 1)
         // The daemon is fine: still ready, still pinging the watchdog.
         let status = try await daemon.status()
         #expect(status.daemon.ready)
