@@ -22,6 +22,12 @@ public final class CollectorControl: Sendable {
         var planned = false
         /// The source's failed request attempts by kind, read whenever the progress changes.
         var requestErrors: @Sendable () -> [RequestErrorKind: Int] = { [:] }
+
+        /// The source's request counts as they stand now.
+        mutating func count(requests: Int) {
+            progress.requests = requests
+            progress.requestErrors = requestErrors()
+        }
     }
 
     public init() {}
@@ -69,8 +75,7 @@ public final class CollectorControl: Sendable {
         state.withLock { state in
             state.progress.daysDone += 1
             state.progress.rows += rows
-            state.progress.requests = requests
-            state.progress.requestErrors = state.requestErrors()
+            state.count(requests: requests)
             return state.progress
         }
     }
@@ -78,8 +83,7 @@ public final class CollectorControl: Sendable {
     func recordFailed(_ failure: CollectorOutcome.DayFailure, requests: Int) -> CollectorProgress {
         state.withLock { state in
             state.progress.daysFailed += 1
-            state.progress.requests = requests
-            state.progress.requestErrors = state.requestErrors()
+            state.count(requests: requests)
             state.failures.append(failure)
             return state.progress
         }
@@ -91,12 +95,7 @@ public final class CollectorControl: Sendable {
         }
     }
 
-    func setRequests(_ requests: Int) {
-        state.withLock { state in
-            state.progress.requests = requests
-            state.progress.requestErrors = state.requestErrors()
-        }
-    }
+    func setRequests(_ requests: Int) { state.withLock { $0.count(requests: requests) } }
 
     /// The outcome of the run as it stands.
     func outcome() -> CollectorOutcome { state.withLock { Self.outcome($0, cancelled: $0.cancelled) } }
