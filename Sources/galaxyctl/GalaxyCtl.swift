@@ -59,7 +59,7 @@ struct GalaxyCtl: AsyncParsableCommand {
                 Console.err(fullMessage(for: error))
                 // A monitoring system reads a mistyped `check` as UNKNOWN, not as 2 (CRITICAL).
                 let isCheck = CommandLine.arguments.dropFirst().first == "check"
-                if isCheck { Console.out("GALAXY UNKNOWN: \(message(for: error))") }
+                if isCheck { Check.printUnknown(message(for: error), json: false) }
                 Glibc.exit(isCheck ? CheckStatus.unknown.exitCode : CtlExitCode.usage)
             }
             exit(withError: error)

@@ -97,14 +97,7 @@ extension GalaxyCtl {
             do {
                 (raw, report) = try await connection.client.call(GalaxyMethod.check, params, as: CheckReport.self)
             } catch {
-                // Whatever stopped the check, a monitoring system must read UNKNOWN, never CRITICAL or OK.
-                if json {
-                    Console.out(JSONValue.object([
-                        "status": .string(CheckStatus.unknown.rawValue), "summary": .string(error.message),
-                    ]).jsonText)
-                } else {
-                    Console.out("GALAXY UNKNOWN: \(error.message)")
-                }
+                Self.printUnknown(error.message, json: json)
                 throw ExitCode(CheckStatus.unknown.exitCode)
             }
             if json {
@@ -119,6 +112,18 @@ extension GalaxyCtl {
                 }
             }
             if report.status != .ok { throw ExitCode(report.status.exitCode) }
+        }
+
+        /// Whatever stopped the check (galaxyd unreachable, permission denied, a mistyped option), a monitoring
+        /// system must read UNKNOWN, never CRITICAL or OK; the caller exits 3.
+        static func printUnknown(_ message: String, json: Bool) {
+            if json {
+                Console.out(JSONValue.object([
+                    "status": .string(CheckStatus.unknown.rawValue), "summary": .string(message),
+                ]).jsonText)
+            } else {
+                Console.out("GALAXY UNKNOWN: \(message)")
+            }
         }
 
         /// `GALAXY STATUS: summary | perfdata`: each dataset's age in trading days, critical above 0 (the plugin
