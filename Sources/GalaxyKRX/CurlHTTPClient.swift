@@ -237,6 +237,11 @@ public final class CurlHTTPClient: @unchecked Sendable {
         return "\(message) (curl \(code.rawValue)) for \(Self.redacted(url))"
     }
 
+    /// Whether a transport error's message (written by `describe`) says libcurl gave up waiting.
+    static func isTimeout(_ message: String) -> Bool {
+        message.contains("(curl \(CURLE_OPERATION_TIMEDOUT.rawValue))")
+    }
+
     /// The URL without its query string: queries carry no secrets in galaxy, but keep error messages short and safe.
     static func redacted(_ url: String) -> String {
         guard let question = url.firstIndex(of: "?") else { return url }

@@ -133,7 +133,7 @@ public final class KRXTransport: Sendable {
     /// What kind of failed attempt `error` stands for.
     static func kind(of error: KRXError) -> RequestErrorKind {
         switch error {
-        case .transport(let message): message.contains("(curl 28)") ? .timeout : .transport
+        case .transport(let message): CurlHTTPClient.isTimeout(message) ? .timeout : .transport
         case .http(let status, _):
             switch status {
             case 429: .rateLimited

@@ -100,6 +100,32 @@ struct TransportTests {
         }
     }
 
+    @Test("a server that never answers is a timeout, counted as one for the metrics; a refused connection is not")
+    func timeout() throws {
+        // A listening socket nobody accepts from: the kernel completes the handshake, and no answer ever comes.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        try withUnsafeMutablePointer(to: &address) { pointer in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                try #require(bind(fd, address, length) == 0 && listen(fd, 4) == 0)
+                try #require(getsockname(fd, address, &length) == 0)
+            }
+        }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let client = try CurlHTTPClient(configuration: HTTPClientConfiguration(connectTimeout: 1, totalTimeout: 1))
+        do {
+            _ = try client.perform(HTTPRequest(method: .get, url: "http://127.0.0.1:\(port)/svc/apis/x"))
+            Issue.record("nothing answers there")
+        } catch KRXError.transport(let message) {
+            #expect(KRXTransport.kind(of: .transport(message)) == .timeout, "\(message)")
+        }
+        #expect(KRXTransport.kind(of: .transport("Connection refused (curl 7) for http://127.0.0.1/")) == .transport)
+    }
+
     @Test("a body over the limit is refused")
     func bodyLimit() throws {
         let server = try TestHTTPServer.start { _ in TestHTTPServer.Response(body: String(repeating: "x", count: 10_000)) }
